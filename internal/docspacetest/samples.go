@@ -1,0 +1,69 @@
+package docspacetest
+
+// Sample ScheduleDto bodies (the "response" object only) for SetSchedule and
+// SetDumpSchedule, from section 10(a) of the reference and its variants.
+const (
+	// ScheduleWeekly is sample 10(a): weekly on Mondays (day 2) at 02:00
+	// portal time, into room 1234, on a MySQL-backed server.
+	ScheduleWeekly = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":1,"hour":2,"day":2},"backupsStored":7,"lastBackupTime":"2026-06-29T02:07:31","dump":false}`
+
+	// ScheduleNeverRun is ScheduleWeekly for a schedule that never ran.
+	ScheduleNeverRun = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":1,"hour":2,"day":2},"backupsStored":7,"lastBackupTime":"0001-01-01T00:00:00","dump":false}`
+
+	// ScheduleDaily runs every day at 03:00 portal time.
+	ScheduleDaily = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":0,"hour":3,"day":0},"backupsStored":7,"lastBackupTime":"2026-06-29T03:04:10","dump":false}`
+
+	// ScheduleMonthly15 runs on the 15th of every month at 01:00 portal time.
+	ScheduleMonthly15 = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":2,"hour":1,"day":15},"backupsStored":3,"lastBackupTime":"2026-06-15T01:02:44","dump":false}`
+
+	// ScheduleDataStore stores into the portal's temporary storage; its
+	// folderId is null.
+	ScheduleDataStore = `{"storageType":4,"storageParams":{"folderId":null},"cronParams":{"period":1,"hour":2,"day":2},"backupsStored":7,"lastBackupTime":"2026-06-29T02:07:31","dump":false}`
+
+	// ScheduleS3 stores into Amazon S3 and carries credentials (the values in
+	// S3SecretValues) that must never leave the exporter.
+	ScheduleS3 = `{"storageType":5,"storageParams":{"module":"s3","bucket":"acme-backups","region":"eu-central-1","serviceurl":"","forcepathstyle":"false","usehttp":"false","acesskey":"FAKE-ACCESS-KEY-ID","secretaccesskey":"FAKE-SECRET"},"cronParams":{"period":1,"hour":2,"day":2},"backupsStored":7,"lastBackupTime":"2026-06-29T02:07:31","dump":false}`
+
+	// SchedulePostgres is ScheduleWeekly as a PostgreSQL-backed server writes
+	// lastBackupTime: fractional seconds and a Z.
+	SchedulePostgres = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":1,"hour":2,"day":2},"backupsStored":7,"lastBackupTime":"2026-06-29T02:07:31.123456Z","dump":false}`
+
+	// ScheduleOldServer is ScheduleWeekly from a very old server: no dump
+	// key and no backupsStored.
+	ScheduleOldServer = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":1,"hour":2,"day":2},"lastBackupTime":"2026-06-29T02:07:31"}`
+
+	// ScheduleDump is the server-wide dump schedule (tenant -1) of a
+	// self-hosted installation: daily at 04:00 to a local path.
+	ScheduleDump = `{"storageType":3,"storageParams":{"filePath":"/var/www/onlyoffice/Data/Backup/","folderId":"/var/www/onlyoffice/Data/Backup/","tenantId":"-1"},"cronParams":{"period":0,"hour":4,"day":0},"backupsStored":3,"lastBackupTime":"2026-06-30T04:05:12","dump":true}`
+)
+
+// S3SecretValues lists the credential values inside ScheduleS3. None of them
+// may ever appear in metrics, labels or logs.
+var S3SecretValues = []string{"FAKE-ACCESS-KEY-ID", "FAKE-SECRET"}
+
+// ProgressLinkSecret is the signature inside ProgressCompleted's pre-signed
+// download link. It must never appear in metrics, labels or logs.
+const ProgressLinkSecret = "FAKE-LINK-SIGNATURE"
+
+// Sample BackupProgress bodies (the "response" object only) for SetProgress.
+// status is DistributedTaskStatus: 0 Created, 1 Running, 2 Completed,
+// 3 Canceled, 4 Failted.
+const (
+	// ProgressFailed is sample 10(g): a backup that failed inside the job,
+	// which ends as status 2 (Completed) with a non-empty error.
+	ProgressFailed = `{"isCompleted":true,"progress":45,"error":"Access to the path is denied.","link":"","tenantId":1,"backupProgressEnum":0,"status":2,"taskId":"0f8fad5b-d9cb-469f-a165-70867728950e"}`
+
+	// ProgressRunning is a backup in progress.
+	ProgressRunning = `{"isCompleted":false,"progress":45,"error":"","link":"","tenantId":1,"backupProgressEnum":0,"status":1,"taskId":"7c9e6679-7425-40de-944b-e07fc1f90ae7"}`
+
+	// ProgressCompleted is a successful backup; link is a pre-signed URL
+	// containing ProgressLinkSecret ("&" escaped as System.Text.Json does).
+	ProgressCompleted = `{"isCompleted":true,"progress":100,"error":"","link":"https://acme-backups.s3.eu-central-1.amazonaws.com/backup/docspace_2026-06-29_02-07-31.tar.gz?X-Amz-Algorithm=AWS4-HMAC-SHA256\u0026X-Amz-Credential=FAKEKEY%2F20260629%2Feu-central-1%2Fs3%2Faws4_request\u0026X-Amz-Date=20260629T021502Z\u0026X-Amz-Expires=86400\u0026X-Amz-SignedHeaders=host\u0026X-Amz-Signature=` + ProgressLinkSecret + `","tenantId":1,"backupProgressEnum":0,"status":2,"taskId":"16fd2706-8baf-433b-82eb-8c7fada847da"}`
+
+	// ProgressCanceled is a cancelled backup.
+	ProgressCanceled = `{"isCompleted":true,"progress":30,"error":"","link":"","tenantId":1,"backupProgressEnum":0,"status":3,"taskId":"886313e1-3b8a-5372-9b90-0c9aee199e5d"}`
+
+	// ProgressFailted is a backup whose exception escaped the job: status 4
+	// ("Failted", sic) with a non-empty error.
+	ProgressFailted = `{"isCompleted":true,"progress":10,"error":"Object reference not set to an instance of an object.","link":"","tenantId":1,"backupProgressEnum":0,"status":4,"taskId":"a8098c1a-f86e-11da-bd1a-00112444be1e"}`
+)
