@@ -1,0 +1,391 @@
+// Package client is a small client for the backup endpoints of the
+// ONLYOFFICE DocSpace REST API. One Client serves one portal: it keeps its
+// own connection pool and shares concurrent identical calls.
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// MaxBodySize is the largest answer the client reads. DocSpace's backup
+// answers are a few hundred bytes; anything bigger is refused.
+const MaxBodySize = 1 << 20
+
+// DefaultTimeout bounds one call when the caller's context has no deadline.
+const DefaultTimeout = 10 * time.Second
+
+// Config holds the settings of one portal.
+type Config struct {
+	// URL is the portal root, e.g. https://portal.example.com.
+	URL string
+	// Key yields the API key or personal access token.
+	Key KeySource
+	// Dump asks for the dump-based, server-wide schedule (Dump=true).
+	Dump bool
+	// Timeout is the most one call may take; 0 means DefaultTimeout.
+	Timeout time.Duration
+	// TLS settings for portals with their own CA.
+	TLS TLSConfig
+	// UserAgent is sent with every request.
+	UserAgent string
+}
+
+// TLSConfig holds the TLS settings used to reach a portal.
+type TLSConfig struct {
+	CAFile             string
+	InsecureSkipVerify bool
+}
+
+// Client calls one DocSpace portal.
+type Client struct {
+	base      *url.URL
+	key       KeySource
+	dump      bool
+	timeout   time.Duration
+	userAgent string
+	http      *http.Client
+	calls     singleflight.Group
+}
+
+// ParseURL checks a portal URL: absolute, http or https, with a host, and
+// without user info, query or fragment. A trailing slash is removed.
+func ParseURL(raw string) (*url.URL, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil {
+		return nil, fmt.Errorf("portal URL %q: %w", raw, err)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return nil, fmt.Errorf("portal URL %q: must start with https:// (or http://)", u.Redacted())
+	case u.Host == "" || u.Hostname() == "":
+		return nil, fmt.Errorf("portal URL %q: has no host", u.Redacted())
+	case u.User != nil:
+		return nil, fmt.Errorf("portal URL %q: must not contain a user name or password; give the API key in a file", u.Redacted())
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return nil, fmt.Errorf("portal URL %q: must not have a query or fragment; give the portal root, e.g. https://portal.example.com", u.Redacted())
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = ""
+	return u, nil
+}
+
+// New returns a Client for cfg.
+func New(cfg Config) (*Client, error) {
+	base, err := ParseURL(cfg.URL)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Key == nil {
+		return nil, errors.New("no API key source")
+	}
+	tlsConfig := &tls.Config{InsecureSkipVerify: cfg.TLS.InsecureSkipVerify} //nolint:gosec // an explicit operator choice
+	if cfg.TLS.CAFile != "" {
+		pem, err := os.ReadFile(cfg.TLS.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("TLS CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("TLS CA file %s: no PEM certificate found", cfg.TLS.CAFile)
+		}
+		tlsConfig.RootCAs = pool
+	}
+	transport := http.DefaultTransport.(*http.Transport).Clone()
+	transport.TLSClientConfig = tlsConfig
+	transport.MaxIdleConnsPerHost = 8
+	timeout := cfg.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	return &Client{
+		base:      base,
+		key:       cfg.Key,
+		dump:      cfg.Dump,
+		timeout:   timeout,
+		userAgent: cfg.UserAgent,
+		http: &http.Client{
+			Transport: transport,
+			// Redirects are never followed, so the key is never sent to
+			// another address; a 3xx is reported as an error.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		},
+	}, nil
+}
+
+// URL returns the portal root the client talks to.
+func (c *Client) URL() string { return c.base.String() }
+
+// envelope is DocSpace's answer wrapper, for success and error alike.
+type envelope struct {
+	Response   json.RawMessage `json:"response"`
+	Status     *int            `json:"status"`
+	StatusCode *int            `json:"statusCode"`
+	Error      *struct {
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+// get calls path (with Dump=true when configured) and returns the
+// envelope's response value (empty when absent). Concurrent calls of the same
+// path share one request; each caller still waits no longer than its ctx.
+func (c *Client) get(ctx context.Context, path string) (json.RawMessage, error) {
+	ch := c.calls.DoChan(path, func() (any, error) {
+		// The shared request must not end when the first caller leaves,
+		// but it never outlives the portal's timeout.
+		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+		defer cancel()
+		return c.do(callCtx, path)
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(json.RawMessage), nil
+	case <-ctx.Done():
+		return nil, &Error{Kind: KindTimeout, Endpoint: path,
+			Detail: "no answer before the scrape deadline: the portal is slow or hung; check it, or raise the scrape timeout or --docspace.timeout",
+			Err:    ctx.Err()}
+	}
+}
+
+func (c *Client) do(ctx context.Context, path string) (json.RawMessage, error) {
+	fail := func(kind Kind, status int, detail string, err error) (json.RawMessage, error) {
+		return nil, &Error{Kind: kind, Endpoint: path, StatusCode: status, Detail: detail, Err: err}
+	}
+	key, err := c.key.Key()
+	if err != nil {
+		return fail(KindKey, 0, "cannot read the API key", err)
+	}
+	u := *c.base
+	u.Path += path
+	if c.dump {
+		u.RawQuery = "Dump=true"
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return fail(KindNetwork, 0, "cannot build the request", err)
+	}
+	req.Header.Set("Authorization", authorization(key))
+	req.Header.Set("Accept", "application/json")
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fail(transportKind(err), 0, transportDetail(err), stripURL(err))
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		target := "an unknown place"
+		if loc, err := resp.Location(); err == nil {
+			target = loc.Scheme + "://" + loc.Host
+		}
+		return fail(KindRedirect, resp.StatusCode, fmt.Sprintf(
+			"HTTP %d redirect to %s, not followed so the key is not sent elsewhere: set --docspace.url to the portal's final https:// address", resp.StatusCode, target), nil)
+	}
+	if resp.ContentLength > MaxBodySize {
+		return fail(KindTooLarge, resp.StatusCode, fmt.Sprintf(
+			"HTTP %d with a %d-byte body, over the %d-byte limit: this is not a DocSpace backup answer; check --docspace.url", resp.StatusCode, resp.ContentLength, MaxBodySize), nil)
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
+	if err != nil {
+		if ctx.Err() != nil {
+			return fail(KindTimeout, resp.StatusCode, "the answer did not arrive before the deadline", ctx.Err())
+		}
+		return fail(KindNetwork, resp.StatusCode, "reading the answer failed", stripURL(err))
+	}
+	if len(body) > MaxBodySize {
+		return fail(KindTooLarge, resp.StatusCode, fmt.Sprintf(
+			"HTTP %d with a body over the %d-byte limit: this is not a DocSpace backup answer; check --docspace.url", resp.StatusCode, MaxBodySize), nil)
+	}
+	return decodeAnswer(path, resp.StatusCode, resp.Header, body)
+}
+
+// decodeAnswer checks a complete answer of DocSpace and returns the
+// envelope's response value (empty when absent).
+func decodeAnswer(path string, status int, header http.Header, body []byte) (json.RawMessage, error) {
+	fail := func(kind Kind, detail string, err error) (json.RawMessage, error) {
+		return nil, &Error{Kind: kind, Endpoint: path, StatusCode: status, Detail: detail, Err: err}
+	}
+	if status != http.StatusOK {
+		return nil, statusError(path, status, header, body)
+	}
+	if !isJSON(header.Get("Content-Type")) {
+		return fail(KindNotJSON, fmt.Sprintf(
+			"the answer is not JSON (Content-Type %q): --docspace.url must be the portal root, e.g. https://portal.example.com, without /api/2.0",
+			mediaType(header.Get("Content-Type"))), nil)
+	}
+	var env envelope
+	if err := json.Unmarshal(body, &env); err != nil {
+		return fail(KindMalformed, "the answer is not valid DocSpace API JSON", jsonError(err))
+	}
+	if env.Status == nil {
+		return fail(KindMalformed, "the answer is JSON but not a DocSpace API answer (no status field): check --docspace.url", nil)
+	}
+	if *env.Status != 0 {
+		return fail(KindAPIError, "DocSpace reported an error"+envelopeMessage(&env), nil)
+	}
+	return env.Response, nil
+}
+
+// statusError turns a non-200 answer into an Error that says what to do.
+func statusError(path string, code int, header http.Header, body []byte) error {
+	msg := ""
+	if isJSON(header.Get("Content-Type")) {
+		var env envelope
+		if json.Unmarshal(body, &env) == nil {
+			msg = envelopeMessage(&env)
+		}
+	}
+	e := &Error{Endpoint: path, StatusCode: code}
+	switch {
+	case code == http.StatusUnauthorized:
+		e.Kind = KindUnauthorized
+		e.Detail = "HTTP 401: DocSpace rejected the API key; check that it is valid, not expired or revoked, and made on this portal"
+	case code == http.StatusPaymentRequired:
+		e.Kind = KindPaymentRequired
+		e.Detail = "HTTP 402" + msg + ": the portal is unpaid or its license has expired, or the tariff does not include backups"
+	case code == http.StatusForbidden:
+		e.Kind = KindForbidden
+		e.Detail = "HTTP 403" + msg + ": the key's creator must be the portal owner or a DocSpace admin and the key needs the *:read scope; " +
+			"the tariff may lack backups, the portal may be being restored, and on SaaS --docspace.dump is not allowed"
+	case code == http.StatusNotFound:
+		e.Kind = KindNotFound
+		e.Detail = "HTTP 404" + msg + ": check that --docspace.url is the root of an existing, active portal"
+	case code == http.StatusTooManyRequests:
+		e.Kind = KindRateLimited
+		e.Detail = "HTTP 429: DocSpace is rate limiting this key"
+		if ra := header.Get("Retry-After"); ra != "" {
+			if n, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil {
+				e.Detail += fmt.Sprintf(" (retry after %ds)", n)
+			}
+		}
+		e.Detail += "; scrape less often or give the exporter its own key"
+	case code >= 500:
+		e.Kind = KindServerError
+		e.Detail = fmt.Sprintf("HTTP %d%s: the portal has a server-side problem; check the DocSpace services", code, msg)
+	default:
+		e.Kind = KindHTTPStatus
+		e.Detail = fmt.Sprintf("unexpected HTTP %d%s", code, msg)
+	}
+	return e
+}
+
+// envelopeMessage returns ` ("message")` from a DocSpace error envelope, or
+// "". Only the message is used: the stack trace is never read.
+func envelopeMessage(env *envelope) string {
+	if env.Error == nil || env.Error.Message == "" {
+		return ""
+	}
+	m := strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, env.Error.Message)
+	if r := []rune(m); len(r) > 200 {
+		m = string(r[:200]) + "..."
+	}
+	return fmt.Sprintf(" (%q)", m)
+}
+
+func mediaType(contentType string) string {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		return contentType
+	}
+	return mt
+}
+
+func isJSON(contentType string) bool {
+	mt := mediaType(contentType)
+	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
+}
+
+func isNull(raw json.RawMessage) bool {
+	s := strings.TrimSpace(string(raw))
+	return s == "" || s == "null"
+}
+
+// transportKind classifies an error from http.Client.Do.
+func transportKind(err error) Kind {
+	var (
+		certErr     *tls.CertificateVerificationError
+		unknownAuth x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+		recordErr   tls.RecordHeaderError
+		alertErr    tls.AlertError
+		netErr      net.Error
+	)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		return KindTimeout
+	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr),
+		errors.As(err, &invalidErr), errors.As(err, &recordErr), errors.As(err, &alertErr):
+		return KindTLS
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return KindTimeout
+	}
+	return KindNetwork
+}
+
+func transportDetail(err error) string {
+	switch transportKind(err) {
+	case KindTimeout:
+		return "no answer before the deadline: the portal is slow or hung; check it, or raise the scrape timeout or --docspace.timeout"
+	case KindTLS:
+		return "TLS handshake failed: for a portal with its own CA give --docspace.tls.ca-file"
+	}
+	return "cannot reach the portal: check --docspace.url, DNS, proxy settings and that DocSpace is running"
+}
+
+// stripURL removes net/http's "Get \"<url>\": " wrapper: the URL is already
+// known to the operator and shortens nothing useful.
+func stripURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// jsonError describes a JSON decoding error without quoting the body.
+func jsonError(err error) error {
+	var (
+		syn *json.SyntaxError
+		typ *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syn):
+		if strings.Contains(syn.Error(), "unexpected end") {
+			return errors.New("the JSON is truncated")
+		}
+		return fmt.Errorf("invalid JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		got, _, _ := strings.Cut(typ.Value, " ")
+		if typ.Field == "" {
+			return fmt.Errorf("a JSON %s where %s was expected", got, typ.Type)
+		}
+		return fmt.Errorf("field %s is a JSON %s, want %s", typ.Field, got, typ.Type)
+	}
+	return err
+}

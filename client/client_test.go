@@ -1,0 +1,490 @@
+package client
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
+)
+
+const testKey = "sk-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// secrets must never appear in an error text.
+var secrets = append([]string{testKey, docspacetest.ProgressLinkSecret}, docspacetest.S3SecretValues...)
+
+func newFake(t *testing.T) (*docspacetest.Portal, *httptest.Server) {
+	t.Helper()
+	p := docspacetest.NewPortal(testKey)
+	srv := httptest.NewServer(p)
+	t.Cleanup(func() { p.Close(); srv.Close() })
+	return p, srv
+}
+
+func newClient(t *testing.T, url string, mod ...func(*Config)) *Client {
+	t.Helper()
+	cfg := Config{URL: url, Key: StaticKey(testKey), Timeout: 2 * time.Second}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return c
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestBackupScheduleSamples(t *testing.T) {
+	weekly := &Schedule{
+		StorageType: ptr(StorageDocuments), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2),
+		BackupsStored: ptr(7), LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC), Dump: ptr(false),
+	}
+	tests := []struct {
+		name     string
+		schedule string
+		dump     bool
+		want     *Schedule
+	}{
+		{"weekly", docspacetest.ScheduleWeekly, false, weekly},
+		{"never run", docspacetest.ScheduleNeverRun, false, &Schedule{
+			StorageType: ptr(StorageDocuments), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7), Dump: ptr(false)}},
+		{"daily", docspacetest.ScheduleDaily, false, &Schedule{
+			StorageType: ptr(StorageDocuments), Period: ptr(PeriodDaily), Hour: ptr(3), Day: ptr(0), BackupsStored: ptr(7),
+			LastBackup: time.Date(2026, 6, 29, 3, 4, 10, 0, time.UTC), Dump: ptr(false)}},
+		{"monthly", docspacetest.ScheduleMonthly15, false, &Schedule{
+			StorageType: ptr(StorageDocuments), Period: ptr(PeriodMonthly), Hour: ptr(1), Day: ptr(15), BackupsStored: ptr(3),
+			LastBackup: time.Date(2026, 6, 15, 1, 2, 44, 0, time.UTC), Dump: ptr(false)}},
+		{"data store", docspacetest.ScheduleDataStore, false, &Schedule{
+			StorageType: ptr(StorageDataStore), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7),
+			LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC), Dump: ptr(false)}},
+		{"postgres time", docspacetest.SchedulePostgres, false, &Schedule{
+			StorageType: ptr(StorageDocuments), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7),
+			LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 123456000, time.UTC), Dump: ptr(false)}},
+		{"old server", docspacetest.ScheduleOldServer, false, &Schedule{
+			StorageType: ptr(StorageDocuments), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2),
+			LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC)}},
+		{"no schedule", "", false, nil},
+		{"no dump schedule", docspacetest.ScheduleWeekly, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, srv := newFake(t)
+			p.SetSchedule(tt.schedule)
+			c := newClient(t, srv.URL, func(c *Config) { c.Dump = tt.dump })
+			got, err := c.BackupSchedule(context.Background())
+			if err != nil {
+				t.Fatalf("BackupSchedule: %v", err)
+			}
+			assertSchedule(t, got, tt.want)
+		})
+	}
+}
+
+func TestBackupScheduleS3AndDump(t *testing.T) {
+	p, srv := newFake(t)
+	p.SetSchedule(docspacetest.ScheduleS3)
+	p.SetDumpSchedule(docspacetest.ScheduleDump)
+	got, err := newClient(t, srv.URL).BackupSchedule(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.StorageType == nil || *got.StorageType != StorageThirdPartyConsumer {
+		t.Errorf("storage type = %v, want 5", got.StorageType)
+	}
+	dump, err := newClient(t, srv.URL, func(c *Config) { c.Dump = true }).BackupSchedule(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dump.Dump == nil || !*dump.Dump || *dump.StorageType != StorageLocal || *dump.Period != PeriodDaily {
+		t.Errorf("dump schedule = %+v", dump)
+	}
+}
+
+func assertSchedule(t *testing.T, got, want *Schedule) {
+	t.Helper()
+	if (got == nil) != (want == nil) {
+		t.Fatalf("schedule = %+v, want %+v", got, want)
+	}
+	if got == nil {
+		return
+	}
+	eq := func(name string, a, b any) {
+		if a != b {
+			t.Errorf("%s = %v, want %v", name, a, b)
+		}
+	}
+	deref := func(p any) any {
+		switch v := p.(type) {
+		case *int:
+			if v != nil {
+				return *v
+			}
+		case *bool:
+			if v != nil {
+				return *v
+			}
+		case *Period:
+			if v != nil {
+				return *v
+			}
+		case *StorageType:
+			if v != nil {
+				return *v
+			}
+		}
+		return nil
+	}
+	eq("storageType", deref(got.StorageType), deref(want.StorageType))
+	eq("period", deref(got.Period), deref(want.Period))
+	eq("hour", deref(got.Hour), deref(want.Hour))
+	eq("day", deref(got.Day), deref(want.Day))
+	eq("backupsStored", deref(got.BackupsStored), deref(want.BackupsStored))
+	eq("dump", deref(got.Dump), deref(want.Dump))
+	if !got.LastBackup.Equal(want.LastBackup) {
+		t.Errorf("lastBackup = %v, want %v", got.LastBackup, want.LastBackup)
+	}
+}
+
+func TestBackupScheduleFailures(t *testing.T) {
+	redirectTarget := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t.Errorf("the redirect was followed (Authorization %q sent elsewhere)", r.Header.Get("Authorization"))
+	}))
+	defer redirectTarget.Close()
+
+	tests := []struct {
+		name     string
+		override *docspacetest.Response
+		setup    func(p *docspacetest.Portal, cfg *Config)
+		kind     Kind
+		status   int
+		contains []string
+		absent   []string
+	}{
+		{name: "401 wrong key", setup: func(_ *docspacetest.Portal, c *Config) { c.Key = StaticKey("sk-wrong") },
+			kind: KindUnauthorized, status: 401, contains: []string{"rejected the API key"}},
+		{name: "403 access denied", override: docspacetest.ForbiddenAccessDenied(), kind: KindForbidden, status: 403,
+			contains: []string{`"Access denied"`, "owner or a DocSpace admin", "*:read"}, absent: []string{"PermissionResolver", "stack", "hresult"}},
+		{name: "403 empty (scope)", override: docspacetest.ForbiddenEmpty(), kind: KindForbidden, status: 403, contains: []string{"*:read"}},
+		{name: "403 dump on SaaS", setup: func(p *docspacetest.Portal, c *Config) { p.SetSaaS(true); c.Dump = true },
+			kind: KindForbidden, status: 403, contains: []string{"--docspace.dump"}},
+		{name: "402 problem", override: docspacetest.PaymentRequired(), kind: KindPaymentRequired, status: 402, contains: []string{"unpaid"}},
+		{name: "404 problem", override: docspacetest.NotFoundProblem(), kind: KindNotFound, status: 404, contains: []string{"--docspace.url"}},
+		{name: "429", override: docspacetest.RateLimited(), kind: KindRateLimited, status: 429, contains: []string{"retry after 30s"}},
+		{name: "500 envelope", override: docspacetest.ServerError("Object reference not set"), kind: KindServerError, status: 500,
+			contains: []string{"HTTP 500", "Object reference not set"}, absent: []string{"   at "}},
+		{name: "502 html", override: docspacetest.BadGatewayHTML(), kind: KindServerError, status: 502, contains: []string{"HTTP 502"}, absent: []string{"<html"}},
+		{name: "503 html", override: docspacetest.ServiceUnavailableHTML(), kind: KindServerError, status: 503, contains: []string{"HTTP 503"}},
+		{name: "200 html", override: docspacetest.HTMLPage(), kind: KindNotJSON, status: 200, contains: []string{`"text/html"`, "portal root"}, absent: []string{"DOCTYPE"}},
+		{name: "wrong base path gets html", setup: func(_ *docspacetest.Portal, c *Config) { c.URL += "/api/2.0" },
+			kind: KindNotFound, status: 404},
+		{name: "redirect", override: docspacetest.Redirect(redirectTarget.URL + "/login?token=abc"), kind: KindRedirect, status: 301,
+			contains: []string{"redirect to " + redirectTarget.URL, "not followed"}, absent: []string{"token=abc"}},
+		{name: "malformed", override: docspacetest.Malformed(), kind: KindMalformed, status: 200, contains: []string{"invalid JSON"}},
+		{name: "truncated", override: docspacetest.Truncated(), kind: KindMalformed, status: 200, contains: []string{"truncated"}},
+		{name: "wrong types", override: docspacetest.WrongTypes(), kind: KindMalformed, status: 200, contains: []string{"is a JSON string"}},
+		{name: "status 1 envelope", override: docspacetest.StatusOneEnvelope(), kind: KindAPIError, status: 200},
+		{name: "huge streamed", override: docspacetest.Huge(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"limit"}},
+		{name: "huge with length", override: docspacetest.HugeWithLength(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"8388608-byte body"}},
+		{name: "hung portal", setup: func(p *docspacetest.Portal, c *Config) { p.SetHang(true); c.Timeout = 200 * time.Millisecond },
+			kind: KindTimeout, status: 0, contains: []string{"slow or hung"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p, srv := newFake(t)
+			p.SetSchedule(docspacetest.ScheduleS3)
+			if tt.override != nil {
+				p.SetOverride(docspacetest.PathSchedule, tt.override)
+			}
+			cfg := Config{URL: srv.URL, Key: StaticKey(testKey), Timeout: 2 * time.Second}
+			if tt.setup != nil {
+				tt.setup(p, &cfg)
+			}
+			c, err := New(cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			s, err := c.BackupSchedule(context.Background())
+			if err == nil {
+				t.Fatalf("no error, schedule %+v", s)
+			}
+			if time.Since(start) > 3*time.Second {
+				t.Errorf("the call took %v", time.Since(start))
+			}
+			assertError(t, err, tt.kind, tt.status, tt.contains, tt.absent)
+		})
+	}
+}
+
+func assertError(t *testing.T, err error, kind Kind, status int, contains, absent []string) {
+	t.Helper()
+	var e *Error
+	if !errors.As(err, &e) {
+		t.Fatalf("error %v is not a *client.Error", err)
+	}
+	if e.Kind != kind {
+		t.Errorf("kind = %v, want %v (%v)", e.Kind, kind, err)
+	}
+	if got := StatusCode(err); got != status {
+		t.Errorf("status = %d, want %d", got, status)
+	}
+	msg := err.Error()
+	for _, s := range contains {
+		if !strings.Contains(msg, s) {
+			t.Errorf("error %q does not contain %q", msg, s)
+		}
+	}
+	for _, s := range append(absent, secrets...) {
+		if strings.Contains(msg, s) {
+			t.Errorf("error %q contains %q", msg, s)
+		}
+	}
+}
+
+func TestConnectionRefused(t *testing.T) {
+	srv := httptest.NewServer(http.NotFoundHandler())
+	url := srv.URL
+	srv.Close()
+	_, err := newClient(t, url).BackupSchedule(context.Background())
+	assertError(t, err, KindNetwork, 0, []string{"cannot reach the portal"}, nil)
+}
+
+func TestTLS(t *testing.T) {
+	p := docspacetest.NewPortal(testKey)
+	p.SetSchedule(docspacetest.ScheduleWeekly)
+	srv := httptest.NewTLSServer(p)
+	defer srv.Close()
+
+	_, err := newClient(t, srv.URL).BackupSchedule(context.Background())
+	assertError(t, err, KindTLS, 0, []string{"--docspace.tls.ca-file"}, nil)
+
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	der := srv.Certificate().Raw
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	s, err := newClient(t, srv.URL, func(c *Config) { c.TLS.CAFile = caFile }).BackupSchedule(context.Background())
+	if err != nil || s == nil || *s.BackupsStored != 7 {
+		t.Fatalf("with CA file: %+v, %v", s, err)
+	}
+	s, err = newClient(t, srv.URL, func(c *Config) { c.TLS.InsecureSkipVerify = true }).BackupSchedule(context.Background())
+	if err != nil || s == nil {
+		t.Fatalf("insecure: %+v, %v", s, err)
+	}
+	if _, err := x509.ParseCertificate(der); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestNewRejectsBadSettings(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.pem")
+	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
+	tests := []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"relative URL", Config{URL: "portal.example.com", Key: StaticKey("k")}, "https://"},
+		{"ftp", Config{URL: "ftp://portal.example.com", Key: StaticKey("k")}, "https://"},
+		{"no host", Config{URL: "https://", Key: StaticKey("k")}, "no host"},
+		{"user info", Config{URL: "https://admin:hunter2@portal.example.com", Key: StaticKey("k")}, "user name or password"},
+		{"query", Config{URL: "https://portal.example.com/?a=b", Key: StaticKey("k")}, "query"},
+		{"no key", Config{URL: "https://portal.example.com"}, "no API key"},
+		{"missing CA", Config{URL: "https://portal.example.com", Key: StaticKey("k"), TLS: TLSConfig{CAFile: "/nonexistent/ca.pem"}}, "TLS CA file"},
+		{"bad CA", Config{URL: "https://portal.example.com", Key: StaticKey("k"), TLS: TLSConfig{CAFile: bad}}, "no PEM certificate"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := New(tt.cfg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tt.want)
+			}
+			if strings.Contains(err.Error(), "hunter2") {
+				t.Errorf("error %q leaks the password", err)
+			}
+		})
+	}
+}
+
+func TestURLWithPathAndTrailingSlash(t *testing.T) {
+	p := docspacetest.NewPortal(testKey)
+	p.SetSchedule(docspacetest.ScheduleWeekly)
+	mux := http.NewServeMux()
+	mux.Handle("/docspace/", http.StripPrefix("/docspace", p))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	c := newClient(t, srv.URL+"/docspace/")
+	if c.URL() != srv.URL+"/docspace" {
+		t.Errorf("URL() = %q", c.URL())
+	}
+	if s, err := c.BackupSchedule(context.Background()); err != nil || *s.Hour != 2 {
+		t.Fatalf("%+v %v", s, err)
+	}
+}
+
+func TestAuthorizationHeader(t *testing.T) {
+	tests := []struct{ key, want string }{
+		{testKey, "Bearer " + testKey},
+		{"aBcD+/=token", "Bearer aBcD+/=token"},
+		{"Bearer abc", "Bearer abc"},
+		{"Basic dXNlcjpwYXNz", "Basic dXNlcjpwYXNz"},
+	}
+	for _, tt := range tests {
+		if got := authorization(tt.key); got != tt.want {
+			t.Errorf("authorization(%q) = %q, want %q", tt.key, got, tt.want)
+		}
+	}
+	p, srv := newFake(t)
+	p.SetSchedule(docspacetest.ScheduleWeekly)
+	if _, err := newClient(t, srv.URL).BackupSchedule(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Authorizations(); len(got) != 1 || got[0] != "Bearer "+testKey {
+		t.Errorf("Authorization headers = %q", got)
+	}
+}
+
+func TestFileKeyRotation(t *testing.T) {
+	p, srv := newFake(t)
+	p.SetSchedule(docspacetest.ScheduleWeekly)
+	path := filepath.Join(t.TempDir(), "key")
+	if err := os.WriteFile(path, []byte("  sk-old\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	key, err := NewFileKey(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newClient(t, srv.URL, func(c *Config) { c.Key = key })
+	_, err = c.BackupSchedule(context.Background())
+	assertError(t, err, KindUnauthorized, 401, nil, []string{"sk-old"})
+
+	// Rotate: write the right key with a new modification time.
+	if err := os.WriteFile(path, []byte(testKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	future := time.Now().Add(time.Minute)
+	_ = os.Chtimes(path, future, future)
+	if _, err := c.BackupSchedule(context.Background()); err != nil {
+		t.Fatalf("after rotation: %v", err)
+	}
+	if got := p.Authorizations(); got[len(got)-1] != "Bearer "+testKey || got[0] != "Bearer sk-old" {
+		t.Errorf("Authorization headers = %q", got)
+	}
+
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.BackupSchedule(context.Background())
+	assertError(t, err, KindKey, 0, []string{"API key file"}, nil)
+}
+
+func TestNewFileKeyErrors(t *testing.T) {
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty")
+	_ = os.WriteFile(empty, []byte(" \n\t"), 0o600)
+	for path, want := range map[string]string{
+		filepath.Join(dir, "missing"): "no such file",
+		empty:                         "is empty",
+		dir:                           "is a directory",
+	} {
+		if _, err := NewFileKey(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("NewFileKey(%s) = %v, want %q", path, err, want)
+		}
+	}
+	if _, err := StaticKey("  ").Key(); err == nil {
+		t.Error("an empty static key was accepted")
+	}
+	if k, _ := StaticKey(" sk-x \n").Key(); k != "sk-x" {
+		t.Errorf("static key = %q, want trimmed", k)
+	}
+}
+
+// While one call is in flight, concurrent callers share it.
+func TestConcurrentCallsShareOneRequest(t *testing.T) {
+	p, srv := newFake(t)
+	p.SetSchedule(docspacetest.ScheduleWeekly)
+	p.SetLatency(300 * time.Millisecond)
+	c := newClient(t, srv.URL)
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for range 50 {
+		wg.Go(func() {
+			s, err := c.BackupSchedule(context.Background())
+			if err == nil && *s.BackupsStored != 7 {
+				err = errors.New("wrong schedule")
+			}
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := p.Requests(docspacetest.PathSchedule); n != 1 {
+		t.Errorf("the fake saw %d requests, want 1", n)
+	}
+	// A later call is not served from the earlier one.
+	if _, err := c.BackupSchedule(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if n := p.Requests(docspacetest.PathSchedule); n != 2 {
+		t.Errorf("the fake saw %d requests, want 2", n)
+	}
+}
+
+// A caller whose deadline is shorter than the shared call's gives up on time.
+func TestCallerDeadline(t *testing.T) {
+	p, srv := newFake(t)
+	p.SetHang(true)
+	c := newClient(t, srv.URL, func(c *Config) { c.Timeout = 5 * time.Second })
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := c.BackupSchedule(ctx)
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("gave up after %v", d)
+	}
+	assertError(t, err, KindTimeout, 0, []string{"scrape deadline"}, nil)
+}
+
+func TestParseDateTime(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Time
+		err  bool
+	}{
+		{"2026-06-29T02:07:31", time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC), false},
+		{"2026-06-29T02:07:31.1234567", time.Date(2026, 6, 29, 2, 7, 31, 123456700, time.UTC), false},
+		{"2026-06-29T02:07:31.123456Z", time.Date(2026, 6, 29, 2, 7, 31, 123456000, time.UTC), false},
+		{"2026-06-29T05:07:31+03:00", time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC), false},
+		{"2026-06-29 02:07:31", time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC), false},
+		{"2026-06-29 02:07:31+00", time.Time{}, true},
+		{"0001-01-01T00:00:00", time.Time{}, false},
+		{"0001-01-01T00:00:00Z", time.Time{}, false},
+		{"-infinity", time.Time{}, false},
+		{"", time.Time{}, true},
+		{"yesterday", time.Time{}, true},
+		{"2026-13-01T00:00:00", time.Time{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseDateTime(tt.in)
+		if (err != nil) != tt.err || !got.Equal(tt.want) {
+			t.Errorf("ParseDateTime(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
+		}
+	}
+}

@@ -1,0 +1,50 @@
+package client
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Layouts DocSpace uses for a plain DateTime: MySQL-backed portals write UTC
+// without an offset ("2026-06-29T02:07:31"), PostgreSQL-backed ones add "Z"
+// and fractional seconds. Anything with an RFC 3339 offset is accepted too.
+var dateTimeLayouts = []struct {
+	layout string
+	utc    bool
+}{
+	{time.RFC3339Nano, false},
+	{"2006-01-02T15:04:05.999999999", true},
+	{"2006-01-02 15:04:05.999999999Z07:00", false},
+	{"2006-01-02 15:04:05.999999999", true},
+}
+
+// ParseDateTime parses a DocSpace DateTime such as lastBackupTime. A value
+// without an offset is UTC. The zero time is returned for "never": DocSpace's
+// DateTime.MinValue ("0001-01-01T00:00:00", any year <= 1) and PostgreSQL's
+// "-infinity".
+func ParseDateTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	if s == "-infinity" {
+		return time.Time{}, nil
+	}
+	for _, l := range dateTimeLayouts {
+		var t time.Time
+		var err error
+		if l.utc {
+			t, err = time.ParseInLocation(l.layout, s, time.UTC)
+		} else {
+			t, err = time.Parse(l.layout, s)
+		}
+		if err == nil {
+			if t.Year() <= 1 {
+				return time.Time{}, nil
+			}
+			return t.UTC(), nil
+		}
+	}
+	if len(s) > 40 {
+		s = s[:40] + "..."
+	}
+	return time.Time{}, fmt.Errorf("%q is not a DocSpace date and time (expected e.g. 2026-06-29T02:07:31 or 2026-06-29T02:07:31.123456Z)", s)
+}

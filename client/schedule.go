@@ -1,0 +1,106 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// SchedulePath is the endpoint that returns the portal's backup schedule.
+const SchedulePath = "/api/2.0/backup/getbackupschedule"
+
+// StorageType is the schedule's storageType (BackupStorageType).
+type StorageType int
+
+// The storage types DocSpace knows.
+const (
+	StorageDocuments           StorageType = 0
+	StorageThirdPartyDocuments StorageType = 1
+	StorageCustomCloud         StorageType = 2
+	StorageLocal               StorageType = 3
+	StorageDataStore           StorageType = 4
+	StorageThirdPartyConsumer  StorageType = 5
+)
+
+// Period is the schedule's cronParams.period.
+type Period int
+
+// The periods DocSpace knows.
+const (
+	PeriodDaily   Period = 0
+	PeriodWeekly  Period = 1
+	PeriodMonthly Period = 2
+)
+
+// Schedule is the part of DocSpace's ScheduleDto the exporter uses. It
+// deliberately has no field for storageParams, which can hold storage
+// credentials: they are never decoded.
+//
+// Pointer fields are nil when the key was absent from the answer (older
+// servers leave out dump; backupsStored is absent when 0).
+type Schedule struct {
+	StorageType *StorageType
+	// Period, Hour and Day come from cronParams. Hour is 0-23 in the
+	// portal's time zone; Day is 0 for daily, 1-7 (1 = Sunday) for weekly,
+	// 1-31 for monthly.
+	Period        *Period
+	Hour          *int
+	Day           *int
+	BackupsStored *int
+	// LastBackup is when the scheduler started the last scheduled backup,
+	// in UTC; the zero time when it never ran (or the key was absent).
+	LastBackup time.Time
+	Dump       *bool
+}
+
+type scheduleDTO struct {
+	StorageType *StorageType `json:"storageType"`
+	CronParams  *struct {
+		Period *Period `json:"period"`
+		Hour   *int    `json:"hour"`
+		Day    *int    `json:"day"`
+	} `json:"cronParams"`
+	BackupsStored  *int    `json:"backupsStored"`
+	LastBackupTime *string `json:"lastBackupTime"`
+	Dump           *bool   `json:"dump"`
+}
+
+// BackupSchedule calls getbackupschedule. It returns nil and no error when
+// the portal has no backup schedule.
+func (c *Client) BackupSchedule(ctx context.Context) (*Schedule, error) {
+	raw, err := c.get(ctx, SchedulePath)
+	if err != nil {
+		return nil, err
+	}
+	s, err := decodeSchedule(raw)
+	if err != nil {
+		return nil, &Error{Kind: KindMalformed, Endpoint: SchedulePath, StatusCode: 200,
+			Detail: "the backup schedule in the answer is malformed", Err: err}
+	}
+	return s, nil
+}
+
+// decodeSchedule decodes the envelope's response value; null or absent
+// (empty raw) means no schedule.
+func decodeSchedule(raw json.RawMessage) (*Schedule, error) {
+	if isNull(raw) {
+		return nil, nil
+	}
+	var dto scheduleDTO
+	if err := json.Unmarshal(raw, &dto); err != nil {
+		return nil, jsonError(err)
+	}
+	s := &Schedule{StorageType: dto.StorageType, BackupsStored: dto.BackupsStored, Dump: dto.Dump}
+	if cp := dto.CronParams; cp != nil {
+		s.Period, s.Hour, s.Day = cp.Period, cp.Hour, cp.Day
+	}
+	if dto.LastBackupTime != nil {
+		t, err := ParseDateTime(*dto.LastBackupTime)
+		if err != nil {
+			return nil, fmt.Errorf("lastBackupTime: %w", err)
+		}
+		s.LastBackup = t
+	}
+	return s, nil
+}
