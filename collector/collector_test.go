@@ -1,0 +1,299 @@
+package collector
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/docspace-exporter/docspace_exporter/client"
+	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+const testKey = "sk-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+// secrets must appear in no metric, log line or error.
+var secrets = append([]string{testKey, docspacetest.ProgressLinkSecret, "acme-backups", "eu-central-1"}, docspacetest.S3SecretValues...)
+
+// stableMetrics are compared with the golden files; the scrape duration
+// varies from run to run and is checked separately.
+var stableMetrics = []string{
+	"docspace_up", "docspace_api_status_code", "docspace_backup_schedule_configured",
+	"docspace_backup_schedule_backups_stored", "docspace_backup_schedule_dump_enabled",
+	"docspace_backup_schedule_period", "docspace_backup_schedule_hour", "docspace_backup_schedule_day",
+	"docspace_backup_schedule_info", "docspace_backup_last_timestamp_seconds",
+}
+
+type fixture struct {
+	fake   *docspacetest.Portal
+	portal *Portal
+	logs   *bytes.Buffer
+	logger *slog.Logger
+}
+
+func newFixture(t *testing.T, mod ...func(*client.Config)) *fixture {
+	t.Helper()
+	fake := docspacetest.NewPortal(testKey)
+	srv := httptest.NewServer(fake)
+	t.Cleanup(func() { fake.Close(); srv.Close() })
+	cfg := client.Config{URL: srv.URL, Key: client.StaticKey(testKey), Timeout: time.Second}
+	for _, m := range mod {
+		m(&cfg)
+	}
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &bytes.Buffer{}
+	return &fixture{
+		fake:   fake,
+		portal: &Portal{Name: "test", Client: c, Timeout: time.Second},
+		logs:   logs,
+		logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+	}
+}
+
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		name     string
+		setup    func(f *fixture)
+		dump     bool
+		logWants string // a log line must contain this; "" means no log line at all
+	}{
+		{name: "schedule_weekly", setup: func(f *fixture) { f.fake.SetSchedule(docspacetest.ScheduleWeekly) }},
+		{name: "schedule_s3", setup: func(f *fixture) { f.fake.SetSchedule(docspacetest.ScheduleS3) }},
+		{name: "schedule_monthly", setup: func(f *fixture) { f.fake.SetSchedule(docspacetest.ScheduleMonthly15) }},
+		{name: "schedule_postgres", setup: func(f *fixture) { f.fake.SetSchedule(docspacetest.SchedulePostgres) }},
+		{name: "schedule_dump", dump: true, setup: func(f *fixture) { f.fake.SetDumpSchedule(docspacetest.ScheduleDump) }},
+		{name: "never_run", setup: func(f *fixture) { f.fake.SetSchedule(docspacetest.ScheduleNeverRun) }},
+		{name: "old_server", setup: func(f *fixture) { f.fake.SetSchedule(docspacetest.ScheduleOldServer) }},
+		{name: "unknown_enums", setup: func(f *fixture) {
+			f.fake.SetSchedule(`{"storageType":9,"storageParams":{},"cronParams":{"period":7,"hour":5,"day":0},"backupsStored":2,"lastBackupTime":"2026-06-29T02:07:31","dump":false}`)
+		}},
+		{name: "no_schedule", setup: func(f *fixture) { f.fake.SetSchedule("") }},
+		{name: "unauthorized", setup: override(docspacetest.Unauthorized()), logWants: "rejected the API key"},
+		{name: "forbidden", setup: override(docspacetest.ForbiddenAccessDenied()), logWants: "owner or a DocSpace admin"},
+		{name: "payment_required", setup: override(docspacetest.PaymentRequired()), logWants: "unpaid"},
+		{name: "not_found", setup: override(docspacetest.NotFoundProblem()), logWants: "HTTP 404"},
+		{name: "rate_limited", setup: override(docspacetest.RateLimited()), logWants: "retry after 30s"},
+		{name: "server_error", setup: override(docspacetest.ServerError("Object reference not set")), logWants: "HTTP 500"},
+		{name: "bad_gateway_html", setup: override(docspacetest.BadGatewayHTML()), logWants: "HTTP 502"},
+		{name: "service_unavailable_html", setup: override(docspacetest.ServiceUnavailableHTML()), logWants: "HTTP 503"},
+		{name: "html_page", setup: override(docspacetest.HTMLPage()), logWants: "not JSON"},
+		{name: "redirect", setup: override(docspacetest.Redirect("https://login.example.net/auth")), logWants: "https://login.example.net"},
+		{name: "malformed", setup: override(docspacetest.Malformed()), logWants: "invalid JSON"},
+		{name: "truncated", setup: override(docspacetest.Truncated()), logWants: "truncated"},
+		{name: "wrong_types", setup: override(docspacetest.WrongTypes()), logWants: "malformed"},
+		{name: "huge", setup: override(docspacetest.Huge(4 << 20)), logWants: "limit"},
+		{name: "hung", setup: func(f *fixture) { f.fake.SetHang(true) }, logWants: "slow or hung"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t, func(c *client.Config) { c.Dump = tt.dump })
+			f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+			tt.setup(f)
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			defer cancel()
+			c := New(ctx, f.portal, f.logger)
+			compareGolden(t, c, tt.name)
+			checkLogs(t, f.logs.String(), tt.logWants)
+		})
+	}
+}
+
+func override(r *docspacetest.Response) func(*fixture) {
+	return func(f *fixture) { f.fake.SetOverride(docspacetest.PathSchedule, r) }
+}
+
+func compareGolden(t *testing.T, c *Collector, name string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name+".prom")
+	if *update {
+		writeGolden(t, c, golden)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./collector -update to create it)", err)
+	}
+	if err := testutil.CollectAndCompare(c, bytes.NewReader(want), stableMetrics...); err != nil {
+		t.Error(err)
+	}
+	problems, err := testutil.CollectAndLint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	if n := testutil.CollectAndCount(c, "docspace_scrape_duration_seconds"); n != 1 {
+		t.Errorf("docspace_scrape_duration_seconds appears %d times, want 1", n)
+	}
+	for _, s := range secrets {
+		if bytes.Contains(want, []byte(s)) {
+			t.Errorf("golden file %s contains the secret %q", golden, s)
+		}
+	}
+}
+
+// writeGolden writes the collector's exposition without the scrape duration.
+func writeGolden(t *testing.T, c *Collector, path string) {
+	t.Helper()
+	text := exposition(t, c)
+	var keep []string
+	for _, line := range strings.SplitAfter(text, "\n") {
+		if !strings.Contains(line, "docspace_scrape_duration_seconds") {
+			keep = append(keep, line)
+		}
+	}
+	if err := os.WriteFile(path, []byte(strings.Join(keep, "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func exposition(t *testing.T, c *Collector) string {
+	t.Helper()
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(c)
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	return rec.Body.String()
+}
+
+func checkLogs(t *testing.T, logs, want string) {
+	t.Helper()
+	if want == "" {
+		if logs != "" {
+			t.Errorf("unexpected log output: %s", logs)
+		}
+	} else {
+		// Every collection makes one call, so one line per collection.
+		lines := strings.Split(strings.TrimSpace(logs), "\n")
+		for _, l := range lines {
+			if !strings.Contains(l, want) || !strings.Contains(l, "level=ERROR") {
+				t.Errorf("want every log line to be an error containing %q, got:\n%s", want, logs)
+				break
+			}
+		}
+	}
+	for _, s := range secrets {
+		if strings.Contains(logs, s) {
+			t.Errorf("log output contains the secret %q:\n%s", s, logs)
+		}
+	}
+	for _, s := range []string{"stack", "PermissionResolver", "<html", "X-Amz"} {
+		if strings.Contains(logs, s) {
+			t.Errorf("log output contains %q:\n%s", s, logs)
+		}
+	}
+}
+
+func TestConnectionFailures(t *testing.T) {
+	refused := httptest.NewServer(http.NotFoundHandler())
+	refusedURL := refused.URL
+	refused.Close()
+	tlsServer := httptest.NewTLSServer(docspacetest.NewPortal(testKey))
+	defer tlsServer.Close()
+
+	for name, url := range map[string]string{"refused": refusedURL, "tls": tlsServer.URL} {
+		t.Run(name, func(t *testing.T) {
+			f := newFixture(t, func(c *client.Config) { c.URL = url })
+			compareGolden(t, New(context.Background(), f.portal, f.logger), "no_response")
+			checkLogs(t, f.logs.String(), map[string]string{"refused": "cannot reach", "tls": "TLS"}[name])
+		})
+	}
+}
+
+func TestScrapeTimeout(t *testing.T) {
+	tests := []struct {
+		header string
+		max    time.Duration
+		want   time.Duration
+		err    bool
+	}{
+		{"", 10 * time.Second, 10 * time.Second, false},
+		{"15", 10 * time.Second, 10 * time.Second, false},
+		{"10", 30 * time.Second, 9500 * time.Millisecond, false},
+		{"2.5", 10 * time.Second, 2 * time.Second, false},
+		{"0.4", 10 * time.Second, 200 * time.Millisecond, false},
+		{"0", 10 * time.Second, 0, true},
+		{"-3", 10 * time.Second, 0, true},
+		{"NaN", 10 * time.Second, 0, true},
+		{"+Inf", 10 * time.Second, 0, true},
+		{"ten", 10 * time.Second, 0, true},
+	}
+	for _, tt := range tests {
+		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+		if tt.header != "" {
+			r.Header.Set(ScrapeTimeoutHeader, tt.header)
+		}
+		got, err := ScrapeTimeout(r, tt.max, 500*time.Millisecond)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("header %q: got %v, %v; want %v, error %v", tt.header, got, err, tt.want, tt.err)
+		}
+	}
+}
+
+func TestServe(t *testing.T) {
+	t.Run("healthy", func(t *testing.T) {
+		f := newFixture(t)
+		f.fake.SetSchedule(docspacetest.ScheduleS3)
+		body, code := serve(t, f, "10")
+		if code != 200 || !strings.Contains(body, "docspace_up 1\n") ||
+			!strings.Contains(body, `docspace_backup_schedule_info{period="weekly",storage_type="thirdparty_consumer"} 1`) {
+			t.Errorf("HTTP %d:\n%s", code, body)
+		}
+	})
+	t.Run("invalid timeout header", func(t *testing.T) {
+		f := newFixture(t)
+		body, code := serve(t, f, "soon")
+		if code != 200 || !strings.Contains(body, "docspace_up 0\n") || !strings.Contains(body, "docspace_api_status_code 0\n") {
+			t.Errorf("HTTP %d:\n%s", code, body)
+		}
+		if n := f.fake.Requests(docspacetest.PathSchedule); n != 0 {
+			t.Errorf("DocSpace was called %d times", n)
+		}
+		checkLogs(t, f.logs.String(), "X-Prometheus-Scrape-Timeout-Seconds")
+	})
+	t.Run("hung portal answers before the scrape timeout", func(t *testing.T) {
+		f := newFixture(t)
+		f.portal.Timeout = 10 * time.Second
+		f.fake.SetHang(true)
+		start := time.Now()
+		body, code := serve(t, f, "1")
+		// The deadline is 1s - 0.5s offset; Prometheus would give up at 1s.
+		if d := time.Since(start); d >= time.Second {
+			t.Errorf("answered after %v, past the scrape timeout", d)
+		}
+		if code != 200 || !strings.Contains(body, "docspace_up 0\n") {
+			t.Errorf("HTTP %d:\n%s", code, body)
+		}
+	})
+}
+
+func serve(t *testing.T, f *fixture, timeoutHeader string) (string, int) {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+	r.Header.Set(ScrapeTimeoutHeader, timeoutHeader)
+	rec := httptest.NewRecorder()
+	Serve(rec, r, f.portal, nil, HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Logger: f.logger})
+	body := rec.Body.String()
+	for _, s := range secrets {
+		if strings.Contains(body, s) {
+			t.Errorf("metrics contain the secret %q", s)
+		}
+	}
+	return body, rec.Code
+}
