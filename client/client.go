@@ -4,6 +4,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -131,33 +132,48 @@ func New(cfg Config) (*Client, error) {
 // URL returns the portal root the client talks to.
 func (c *Client) URL() string { return c.base.String() }
 
-// envelope is DocSpace's answer wrapper, for success and error alike.
-type envelope struct {
-	Response   json.RawMessage `json:"response"`
-	Status     *int            `json:"status"`
-	StatusCode *int            `json:"statusCode"`
-	Error      *struct {
-		Message string `json:"message"`
-	} `json:"error"`
+// envelope is DocSpace's answer wrapper; T is the type of its response.
+type envelope[T any] struct {
+	Response   *T        `json:"response"`
+	Status     *int      `json:"status"`
+	StatusCode *int      `json:"statusCode"`
+	Error      *apiError `json:"error"`
 }
 
-// get calls path (with Dump=true when configured) and returns the
-// envelope's response value (empty when absent). Concurrent calls of the same
-// path share one request; each caller still waits no longer than its ctx.
-func (c *Client) get(ctx context.Context, path string) (json.RawMessage, error) {
+// apiError is the error of DocSpace's error envelope. Only the message is
+// read: the stack trace is never decoded.
+type apiError struct {
+	Message string `json:"message"`
+}
+
+// decodeFunc checks and decodes one complete answer.
+type decodeFunc func(status int, header http.Header, body []byte) (any, error)
+
+// get calls path (with Dump=true when configured) and decodes the
+// answer's response value into a *T; nil when the answer has none.
+// Concurrent calls of the same path share one request; each caller still
+// waits no longer than its ctx.
+func get[T any](ctx context.Context, c *Client, path string) (*T, error) {
+	v, err := c.shared(ctx, path, func(status int, header http.Header, body []byte) (any, error) {
+		return decodeAnswer[T](path, status, header, body)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(*T), nil
+}
+
+func (c *Client) shared(ctx context.Context, path string, decode decodeFunc) (any, error) {
 	ch := c.calls.DoChan(path, func() (any, error) {
 		// The shared request must not end when the first caller leaves,
 		// but it never outlives the portal's timeout.
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 		defer cancel()
-		return c.do(callCtx, path)
+		return c.do(callCtx, path, decode)
 	})
 	select {
 	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(json.RawMessage), nil
+		return res.Val, res.Err
 	case <-ctx.Done():
 		return nil, &Error{Kind: KindTimeout, Endpoint: path,
 			Detail: "no answer before the scrape deadline: the portal is slow or hung; check it, or raise the scrape timeout or --docspace.timeout",
@@ -165,8 +181,8 @@ func (c *Client) get(ctx context.Context, path string) (json.RawMessage, error) 
 	}
 }
 
-func (c *Client) do(ctx context.Context, path string) (json.RawMessage, error) {
-	fail := func(kind Kind, status int, detail string, err error) (json.RawMessage, error) {
+func (c *Client) do(ctx context.Context, path string, decode decodeFunc) (any, error) {
+	fail := func(kind Kind, status int, detail string, err error) (any, error) {
 		return nil, &Error{Kind: kind, Endpoint: path, StatusCode: status, Detail: detail, Err: err}
 	}
 	key, err := c.key.Key()
@@ -205,7 +221,13 @@ func (c *Client) do(ctx context.Context, path string) (json.RawMessage, error) {
 		return fail(KindTooLarge, resp.StatusCode, fmt.Sprintf(
 			"HTTP %d with a %d-byte body, over the %d-byte limit: this is not a DocSpace backup answer; check --docspace.url", resp.StatusCode, resp.ContentLength, MaxBodySize), nil)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
+	size := int64(4096)
+	if resp.ContentLength >= 0 {
+		size = resp.ContentLength + bytes.MinRead
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, MaxBodySize+1))
+	body := buf.Bytes()
 	if err != nil {
 		if ctx.Err() != nil {
 			return fail(KindTimeout, resp.StatusCode, "the answer did not arrive before the deadline", ctx.Err())
@@ -216,13 +238,13 @@ func (c *Client) do(ctx context.Context, path string) (json.RawMessage, error) {
 		return fail(KindTooLarge, resp.StatusCode, fmt.Sprintf(
 			"HTTP %d with a body over the %d-byte limit: this is not a DocSpace backup answer; check --docspace.url", resp.StatusCode, MaxBodySize), nil)
 	}
-	return decodeAnswer(path, resp.StatusCode, resp.Header, body)
+	return decode(resp.StatusCode, resp.Header, body)
 }
 
 // decodeAnswer checks a complete answer of DocSpace and returns the
-// envelope's response value (empty when absent).
-func decodeAnswer(path string, status int, header http.Header, body []byte) (json.RawMessage, error) {
-	fail := func(kind Kind, detail string, err error) (json.RawMessage, error) {
+// envelope's response value; nil when it is absent or null.
+func decodeAnswer[T any](path string, status int, header http.Header, body []byte) (*T, error) {
+	fail := func(kind Kind, detail string, err error) (*T, error) {
 		return nil, &Error{Kind: kind, Endpoint: path, StatusCode: status, Detail: detail, Err: err}
 	}
 	if status != http.StatusOK {
@@ -233,15 +255,15 @@ func decodeAnswer(path string, status int, header http.Header, body []byte) (jso
 			"the answer is not JSON (Content-Type %q): --docspace.url must be the portal root, e.g. https://portal.example.com, without /api/2.0",
 			mediaType(header.Get("Content-Type"))), nil)
 	}
-	var env envelope
+	var env envelope[T]
 	if err := json.Unmarshal(body, &env); err != nil {
-		return fail(KindMalformed, "the answer is not valid DocSpace API JSON", jsonError(err))
+		return fail(KindMalformed, "the answer is not a valid DocSpace API answer", jsonError(err))
 	}
 	if env.Status == nil {
 		return fail(KindMalformed, "the answer is JSON but not a DocSpace API answer (no status field): check --docspace.url", nil)
 	}
 	if *env.Status != 0 {
-		return fail(KindAPIError, "DocSpace reported an error"+envelopeMessage(&env), nil)
+		return fail(KindAPIError, "DocSpace reported an error"+envelopeMessage(env.Error), nil)
 	}
 	return env.Response, nil
 }
@@ -250,9 +272,11 @@ func decodeAnswer(path string, status int, header http.Header, body []byte) (jso
 func statusError(path string, code int, header http.Header, body []byte) error {
 	msg := ""
 	if isJSON(header.Get("Content-Type")) {
-		var env envelope
+		var env struct {
+			Error *apiError `json:"error"`
+		}
 		if json.Unmarshal(body, &env) == nil {
-			msg = envelopeMessage(&env)
+			msg = envelopeMessage(env.Error)
 		}
 	}
 	e := &Error{Endpoint: path, StatusCode: code}
@@ -291,8 +315,8 @@ func statusError(path string, code int, header http.Header, body []byte) error {
 
 // envelopeMessage returns ` ("message")` from a DocSpace error envelope, or
 // "". Only the message is used: the stack trace is never read.
-func envelopeMessage(env *envelope) string {
-	if env.Error == nil || env.Error.Message == "" {
+func envelopeMessage(e *apiError) string {
+	if e == nil || e.Message == "" {
 		return ""
 	}
 	m := strings.Map(func(r rune) rune {
@@ -300,7 +324,7 @@ func envelopeMessage(env *envelope) string {
 			return ' '
 		}
 		return r
-	}, env.Error.Message)
+	}, e.Message)
 	if r := []rune(m); len(r) > 200 {
 		m = string(r[:200]) + "..."
 	}
@@ -318,11 +342,6 @@ func mediaType(contentType string) string {
 func isJSON(contentType string) bool {
 	mt := mediaType(contentType)
 	return mt == "application/json" || strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json")
-}
-
-func isNull(raw json.RawMessage) bool {
-	s := strings.TrimSpace(string(raw))
-	return s == "" || s == "null"
 }
 
 // transportKind classifies an error from http.Client.Do.

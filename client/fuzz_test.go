@@ -35,9 +35,9 @@ func FuzzDecodeSchedule(f *testing.F) {
 
 	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
 		h := http.Header{"Content-Type": {contentType}}
-		raw, err := decodeAnswer(SchedulePath, status, h, []byte(body))
-		if err == nil {
-			_, err = decodeSchedule(raw)
+		dto, err := decodeAnswer[scheduleDTO](SchedulePath, status, h, []byte(body))
+		if err == nil && dto != nil {
+			_, err = dto.schedule()
 		}
 		if err != nil {
 			var e *Error

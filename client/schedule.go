@@ -2,7 +2,6 @@ package client
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 )
@@ -69,11 +68,11 @@ type scheduleDTO struct {
 // BackupSchedule calls getbackupschedule. It returns nil and no error when
 // the portal has no backup schedule.
 func (c *Client) BackupSchedule(ctx context.Context) (*Schedule, error) {
-	raw, err := c.get(ctx, SchedulePath)
-	if err != nil {
+	dto, err := get[scheduleDTO](ctx, c, SchedulePath)
+	if err != nil || dto == nil {
 		return nil, err
 	}
-	s, err := decodeSchedule(raw)
+	s, err := dto.schedule()
 	if err != nil {
 		return nil, &Error{Kind: KindMalformed, Endpoint: SchedulePath, StatusCode: 200,
 			Detail: "the backup schedule in the answer is malformed", Err: err}
@@ -81,16 +80,7 @@ func (c *Client) BackupSchedule(ctx context.Context) (*Schedule, error) {
 	return s, nil
 }
 
-// decodeSchedule decodes the envelope's response value; null or absent
-// (empty raw) means no schedule.
-func decodeSchedule(raw json.RawMessage) (*Schedule, error) {
-	if isNull(raw) {
-		return nil, nil
-	}
-	var dto scheduleDTO
-	if err := json.Unmarshal(raw, &dto); err != nil {
-		return nil, jsonError(err)
-	}
+func (dto *scheduleDTO) schedule() (*Schedule, error) {
 	s := &Schedule{StorageType: dto.StorageType, BackupsStored: dto.BackupsStored, Dump: dto.Dump}
 	if cp := dto.CronParams; cp != nil {
 		s.Period, s.Hour, s.Day = cp.Period, cp.Hour, cp.Day

@@ -16,8 +16,16 @@ import (
 
 const namespace = "docspace"
 
+// familyOf maps each Desc to the name and help of its metric family, for
+// the encoder in handler.go. Every Desc is made by desc and is a gauge.
+var familyOf = map[*prometheus.Desc]family{}
+
+type family struct{ name, help string }
+
 func desc(name, help string, labels ...string) *prometheus.Desc {
-	return prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
+	d := prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
+	familyOf[d] = family{namespace + "_" + name, help}
+	return d
 }
 
 var (

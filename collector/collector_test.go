@@ -256,6 +256,26 @@ func TestServe(t *testing.T) {
 			t.Errorf("HTTP %d:\n%s", code, body)
 		}
 	})
+	t.Run("content negotiation", func(t *testing.T) {
+		f := newFixture(t)
+		f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+		for accept, want := range map[string]string{
+			"": "text/plain; version=0.0.4",
+			"text/plain;version=0.0.4;q=0.5,*/*;q=0.1":                                                   "text/plain; version=0.0.4",
+			"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited": "application/vnd.google.protobuf",
+		} {
+			r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
+			r.Header.Set("Accept", accept)
+			rec := httptest.NewRecorder()
+			Serve(rec, r, f.portal, nil, HandlerOpts{Logger: f.logger})
+			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, want) {
+				t.Errorf("Accept %q: Content-Type %q, want %q", accept, ct, want)
+			}
+			if rec.Body.Len() < 100 {
+				t.Errorf("Accept %q: body of %d bytes", accept, rec.Body.Len())
+			}
+		}
+	})
 	t.Run("invalid timeout header", func(t *testing.T) {
 		f := newFixture(t)
 		body, code := serve(t, f, "soon")
@@ -296,4 +316,13 @@ func serve(t *testing.T, f *fixture, timeoutHeader string) (string, int) {
 		}
 	}
 	return body, rec.Code
+}
+
+func TestMaxMetrics(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetSchedule(docspacetest.ScheduleS3)
+	n := testutil.CollectAndCount(New(context.Background(), f.portal, f.logger))
+	if n < 10 || n > maxMetrics/2 {
+		t.Errorf("one scrape sends %d metrics; gather's channel holds %d", n, maxMetrics)
+	}
 }

@@ -6,12 +6,24 @@ import (
 	"log/slog"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"google.golang.org/protobuf/proto"
 )
+
+// maxMetrics bounds how many metrics one Collect sends; far above the real
+// number, which TestMaxMetrics checks.
+const maxMetrics = 64
+
+// acceptedFormats are the exposition formats Serve offers: Prometheus text
+// and protobuf, as promhttp does by default.
+var acceptedFormats = expfmt.DefaultAcceptedFormats()
 
 // ScrapeTimeoutHeader is the header in which Prometheus sends its scrape timeout.
 const ScrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
@@ -59,14 +71,74 @@ func Serve(w http.ResponseWriter, r *http.Request, portal *Portal, extra prometh
 
 	c := New(ctx, portal, logger)
 	c.err = err
-	registry := prometheus.NewRegistry()
-	registry.MustRegister(c)
-	var g prometheus.Gatherer = registry
+	families := gather(c)
 	if extra != nil {
-		g = prometheus.Gatherers{extra, registry}
+		own, err := extra.Gather()
+		if err != nil {
+			logger.Error("gathering the exporter's own metrics failed", "err", err)
+		}
+		families = append(families, own...)
+		slices.SortFunc(families, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	}
-	promhttp.HandlerFor(g, promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
-		ErrorHandling: promhttp.ContinueOnError,
-	}).ServeHTTP(w, r)
+
+	format := expfmt.NegotiateAccept(r.Header, acceptedFormats...)
+	w.Header().Set("Content-Type", string(format))
+	enc := expfmt.NewEncoder(w, format)
+	for _, mf := range families {
+		if err := enc.Encode(mf); err != nil {
+			logger.Debug("writing the metrics failed", "err", err)
+			return
+		}
+	}
+	if closer, ok := enc.(expfmt.Closer); ok {
+		_ = closer.Close()
+	}
+}
+
+// gather collects c into metric families sorted by name, and their series
+// by labels. It does for this package's own gauges what a Registry does:
+// a Registry built and gathered per scrape allocates 32 KiB of channel
+// buffers and costs more than the DocSpace call itself (see bench_test.go).
+// The goldens in collector_test.go check the same output through a Registry.
+func gather(c *Collector) []*dto.MetricFamily {
+	// A Collector sends a few dozen metrics at most, so it runs in this
+	// goroutine into a channel that holds them all.
+	ch := make(chan prometheus.Metric, maxMetrics)
+	c.Collect(ch)
+	close(ch)
+	byName := map[string]*dto.MetricFamily{}
+	var families []*dto.MetricFamily
+	for m := range ch {
+		f, ok := familyOf[m.Desc()]
+		if !ok {
+			continue // not made by desc: cannot happen, see familyOf
+		}
+		pb := &dto.Metric{}
+		if err := m.Write(pb); err != nil {
+			continue
+		}
+		mf := byName[f.name]
+		if mf == nil {
+			mf = &dto.MetricFamily{Name: proto.String(f.name), Help: proto.String(f.help), Type: dto.MetricType_GAUGE.Enum()}
+			byName[f.name] = mf
+			families = append(families, mf)
+		}
+		mf.Metric = append(mf.Metric, pb)
+	}
+	slices.SortFunc(families, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
+	for _, mf := range families {
+		if len(mf.Metric) > 1 {
+			slices.SortFunc(mf.Metric, func(a, b *dto.Metric) int { return compareLabels(a.GetLabel(), b.GetLabel()) })
+		}
+	}
+	return families
+}
+
+func compareLabels(a, b []*dto.LabelPair) int {
+	for i := range min(len(a), len(b)) {
+		if c := strings.Compare(a[i].GetValue(), b[i].GetValue()); c != 0 {
+			return c
+		}
+	}
+	return len(a) - len(b)
 }

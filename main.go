@@ -1,0 +1,169 @@
+// Command docspace_exporter is a Prometheus exporter for the backups of
+// ONLYOFFICE DocSpace portals.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/common/promslog"
+	promslogflag "github.com/prometheus/common/promslog/flag"
+	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
+	webflag "github.com/prometheus/exporter-toolkit/web/kingpinflag"
+
+	"github.com/docspace-exporter/docspace_exporter/client"
+	"github.com/docspace-exporter/docspace_exporter/collector"
+)
+
+const exporterName = "docspace_exporter"
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	app := kingpin.New(exporterName, "Prometheus exporter for the backups of ONLYOFFICE DocSpace portals.")
+	var (
+		portalURL = app.Flag("docspace.url",
+			"Root URL of the DocSpace portal, e.g. https://portal.example.com.").Envar("DOCSPACE_URL").String()
+		keyFile = app.Flag("docspace.api-key-file",
+			"File holding the DocSpace API key (sk-...) or personal access token; read again when it changes. Alternatively set the environment variable DOCSPACE_API_KEY.").
+			Envar("DOCSPACE_API_KEY_FILE").String()
+		dump = app.Flag("docspace.dump",
+			"Monitor the dump-based, server-wide backup schedule (Dump=true; self-hosted only).").Bool()
+		timeout = app.Flag("docspace.timeout",
+			"The most one scrape spends on DocSpace.").Default("10s").Duration()
+		timeoutOffset = app.Flag("docspace.timeout-offset",
+			"Taken off Prometheus' scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to get the scrape deadline.").Default("0.5s").Duration()
+		caFile = app.Flag("docspace.tls.ca-file",
+			"PEM file with the CA certificates that sign the portal's certificate.").String()
+		insecure = app.Flag("docspace.tls.insecure-skip-verify",
+			"Do not verify the portal's TLS certificate (unsafe: the key can be intercepted).").Bool()
+		metricsPath = app.Flag("web.telemetry-path",
+			"Path under which to expose metrics.").Default("/metrics").String()
+		disableExporterMetrics = app.Flag("web.disable-exporter-metrics",
+			"Exclude the exporter's own metrics (docspace_exporter_build_info, go_*, process_*) from /metrics.").Bool()
+		webConfig = webflag.AddFlags(app, ":9977")
+	)
+	logConfig := &promslog.Config{}
+	promslogflag.AddFlags(app, logConfig)
+	app.Version(version.Print(exporterName))
+	app.HelpFlag.Short('h')
+	if _, err := app.Parse(args); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: error: %v, try --help\n", exporterName, err)
+		return 2
+	}
+	logger := promslog.New(logConfig)
+
+	portal, err := newPortal(*portalURL, *keyFile, os.Getenv("DOCSPACE_API_KEY"), *dump, *timeout, client.TLSConfig{CAFile: *caFile, InsecureSkipVerify: *insecure})
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: error: %v\n", exporterName, err)
+		return 2
+	}
+	if *webConfig.WebConfigFile != "" {
+		if err := web.Validate(*webConfig.WebConfigFile); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: error: --web.config.file %s: %v\n", exporterName, *webConfig.WebConfigFile, err)
+			return 2
+		}
+	}
+	if *timeoutOffset < 0 {
+		fmt.Fprintf(os.Stderr, "%s: error: --docspace.timeout-offset must not be negative\n", exporterName)
+		return 2
+	}
+
+	logger.Info("starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
+	logger.Info("monitoring DocSpace portal", "url", portal.Client.URL(), "dump", *dump, "timeout", *timeout)
+	if *insecure {
+		logger.Warn("TLS certificate verification of the portal is off (--docspace.tls.insecure-skip-verify)")
+	}
+
+	self := prometheus.NewRegistry()
+	if !*disableExporterMetrics {
+		self.MustRegister(
+			versioncollector.NewCollector(exporterName),
+			collectors.NewGoCollector(),
+			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		)
+	}
+	opts := collector.HandlerOpts{TimeoutOffset: *timeoutOffset, Logger: logger}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc(*metricsPath, func(w http.ResponseWriter, r *http.Request) {
+		collector.Serve(w, r, portal, self, opts)
+	})
+	ok := func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintln(w, "OK")
+	}
+	mux.HandleFunc("/-/healthy", ok)
+	mux.HandleFunc("/-/ready", ok)
+	if *metricsPath != "/" {
+		landing, err := web.NewLandingPage(web.LandingConfig{
+			Name:        "DocSpace Exporter",
+			Description: "Prometheus exporter for the backups of ONLYOFFICE DocSpace portals",
+			Version:     version.Info(),
+			Links: []web.LandingLinks{
+				{Address: *metricsPath, Text: "Metrics"},
+				{Address: "/-/healthy", Text: "Health"},
+				{Address: "/-/ready", Text: "Readiness"},
+			},
+		})
+		if err != nil {
+			logger.Error("cannot build the landing page", "err", err)
+			return 1
+		}
+		mux.Handle("/", landing)
+	}
+
+	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	if err := web.ListenAndServe(server, webConfig, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("cannot serve", "err", err)
+		return 1
+	}
+	return 0
+}
+
+// newPortal checks the portal settings given on the command line and builds
+// the portal's client.
+func newPortal(rawURL, keyFile, envKey string, dump bool, timeout time.Duration, tlsConfig client.TLSConfig) (*collector.Portal, error) {
+	if rawURL == "" {
+		return nil, errors.New("no portal given: set --docspace.url (or DOCSPACE_URL) to the portal root, e.g. https://portal.example.com")
+	}
+	if timeout <= 0 {
+		return nil, errors.New("--docspace.timeout must be positive")
+	}
+	var key client.KeySource
+	switch {
+	case keyFile != "" && envKey != "":
+		return nil, errors.New("both --docspace.api-key-file (DOCSPACE_API_KEY_FILE) and DOCSPACE_API_KEY are set: keep only one")
+	case keyFile != "":
+		k, err := client.NewFileKey(keyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%w (set --docspace.api-key-file to a readable file holding the key)", err)
+		}
+		key = k
+	case envKey != "":
+		if _, err := client.StaticKey(envKey).Key(); err != nil {
+			return nil, errors.New("DOCSPACE_API_KEY is empty: put the key in it or use --docspace.api-key-file")
+		}
+		key = client.StaticKey(envKey)
+	default:
+		return nil, errors.New("no API key: set --docspace.api-key-file (or DOCSPACE_API_KEY_FILE) to a file holding the key, or the environment variable DOCSPACE_API_KEY")
+	}
+	c, err := client.New(client.Config{
+		URL: rawURL, Key: key, Dump: dump, Timeout: timeout, TLS: tlsConfig,
+		UserAgent: exporterName + "/" + version.Version,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &collector.Portal{Name: c.URL(), Client: c, Timeout: timeout}, nil
+}
