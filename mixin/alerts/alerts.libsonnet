@@ -1,0 +1,226 @@
+// Alerting rules of the DocSpace backup mixin.
+//
+// Series come from one target per portal (label `instance` = portal name). All series of one
+// portal share the same target labels, so vector matching below uses the default (all labels,
+// metric name ignored): that is right for the multi-target /probe job and for a single-portal
+// /metrics job alike, whatever extra target labels (namespace, pod, ...) a setup adds.
+local utils = import '../lib/utils.libsonnet';
+
+{
+  prometheusAlerts+:: {
+    local c = $._config,
+    local sel = c.docspaceSelector,
+    local overdueAfter = c.schedulerTickSeconds + c.overdueGraceSeconds,
+    local runbook(name) = utils.runbookURL(c.runbookURLBase, name),
+
+    groups+: [
+      {
+        name: 'docspace-backups',
+        rules: [
+          {
+            // docspace_backup_schedule_next_timestamp_seconds is the slot the DocSpace scheduler will
+            // start next, computed the way DocSpace does (wall clock of the portal time zone, from
+            // lastBackupTime, or from "today" for a never-run schedule). DocSpace starts a due backup
+            // on its next tick; from then on lastBackupTime moves and `next` jumps to the following
+            // period. So `next` in the past by more than one tick + grace means the scheduler did not
+            // start a due backup. This is the same test for daily, weekly and monthly schedules and
+            // for a never-run schedule, and it stays silent between two runs (next is in the future),
+            // for a monthly day-31 schedule in February (next is in March), for a new schedule before
+            // its first slot, and while a long backup runs (it already moved `next` on).
+            alert: 'DocSpaceBackupOverdue',
+            expr: |||
+              (
+                time() - docspace_backup_schedule_next_timestamp_seconds{%(sel)s}
+              ) > %(overdueAfter)d
+            ||| % { sel: sel, overdueAfter: overdueAfter },
+            'for': c.overdueFor,
+            labels: { severity: 'critical' },
+            annotations: {
+              summary: 'Scheduled backup of DocSpace portal {{ $labels.instance }} is overdue.',
+              description: 'The backup schedule of {{ $labels.instance }} was due {{ $value | humanizeDuration }} ago, but DocSpace has not started the backup (the scheduler starts a due backup within %(tick)s). Check that the DocSpace backup worker (ASC.Data.Backup.Worker, BackupSchedulerService) is running and read its log; a portal whose tariff is in the Delay state or worse skips scheduled backups. Start a manual backup (Settings > Backup) if the gap matters.' % {
+                tick: utils.humanSeconds(c.schedulerTickSeconds),
+              },
+              runbook_url: runbook('DocSpaceBackupOverdue'),
+            },
+          },
+          {
+            alert: 'DocSpaceBackupFailed',
+            expr: |||
+              docspace_backup_task_failed{%(sel)s} == 1
+            ||| % { sel: sel },
+            'for': c.backupFailedFor,
+            labels: { severity: 'critical' },
+            annotations: {
+              summary: 'Last backup of DocSpace portal {{ $labels.instance }} failed.',
+              description: 'The last backup task of {{ $labels.instance }} ended with an error (DocSpace keeps the task for about 24h, or until the next backup replaces it). Read the error in the portal (Settings > Backup) or in the log of the DocSpace backup service; usual causes are wrong or expired credentials of the backup storage, a full storage or quota, or a deleted target room or folder. Fix the cause, then start a manual backup to confirm.',
+              runbook_url: runbook('DocSpaceBackupFailed'),
+            },
+          },
+          {
+            // docspace_backup_schedule_configured is only exported while the API answers (up == 1);
+            // the explicit `and` keeps the intent readable.
+            alert: 'DocSpaceBackupScheduleMissing',
+            expr: |||
+              docspace_backup_schedule_configured{%(sel)s} == 0
+              and
+              docspace_up{%(sel)s} == 1
+            ||| % { sel: sel },
+            'for': c.scheduleMissingFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'DocSpace portal {{ $labels.instance }} has no automatic backup schedule.',
+              description: 'The DocSpace API of {{ $labels.instance }} answers, but the portal has had no automatic backup schedule for %(for)s. DocSpace deletes a schedule by itself when billing or the backup quota fails (the portal owner gets an e-mail). Create the schedule again in Settings > Backup > Automatic backup, or stop monitoring this portal if it is meant to have no backups.' % {
+                'for': c.scheduleMissingFor,
+              },
+              runbook_url: runbook('DocSpaceBackupScheduleMissing'),
+            },
+          },
+          {
+            // The value of this expression is the HTTP status of the schedule call, so the
+            // description can tell the causes apart with `$value`.
+            alert: 'DocSpaceAPIDown',
+            expr: |||
+              docspace_api_status_code{%(sel)s}
+              and
+              docspace_up{%(sel)s} == 0
+            ||| % { sel: sel },
+            'for': c.apiDownFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'DocSpace API of portal {{ $labels.instance }} does not answer the backup calls (HTTP {{ $value }}).',
+              description: std.join('', [
+                'The exporter has got no valid answer from the DocSpace API of {{ $labels.instance }} for %s (HTTP status {{ $value }}), so its backups are not monitored. ' % c.apiDownFor,
+                '{{ if eq $value 401.0 }}401: the API key or token was rejected. Create a new API key (scope *:read, created by the portal owner or a DocSpace admin) or fix the token in the exporter config, then reload the exporter.',
+                '{{ else if eq $value 403.0 }}403: the key may not read backup settings. The key must be created by the portal owner or a DocSpace admin and have the *:read scope; on SaaS, Backup may be missing from the tariff; a portal being restored, transferred or encrypted also answers 403.',
+                '{{ else if eq $value 402.0 }}402: the portal is not paid (tariff or licence expired), or on DocSpace 3.2-3.6 Backup is not in the tariff. Renew the subscription.',
+                '{{ else if eq $value 429.0 }}429: DocSpace rate-limits the exporter. Scrape less often or raise the rate limit for the key user.',
+                '{{ else if eq $value 404.0 }}404: no portal under this host name, or the portal is suspended or being removed. Check the portal URL in the exporter config.',
+                '{{ else if eq $value 0.0 }}No HTTP answer (connection refused, DNS, TLS or timeout). Check that the portal is reachable from the exporter and its certificate is valid; see the exporter log.',
+                '{{ else if ge $value 500.0 }}The DocSpace server or its proxy is failing. Check the DocSpace services and their logs.',
+                '{{ else if and (ge $value 300.0) (lt $value 400.0) }}A redirect: configure the https:// URL of the portal; the exporter does not follow redirects.',
+                '{{ else if and (ge $value 200.0) (lt $value 300.0) }}The answer was not a DocSpace API response (HTML or unexpected JSON): the portal URL in the exporter config probably points at the web client instead of the portal root.',
+                '{{ else }}Unexpected status; see the exporter log.{{ end }}',
+              ]),
+              runbook_url: runbook('DocSpaceAPIDown'),
+            },
+          },
+          {
+            // Fallback for DocSpaceBackupOverdue while docspace_backup_schedule_next_timestamp_seconds
+            // is absent (the exporter could not read the portal time zone from /api/2.0/settings, so
+            // it cannot place the slots). Without `next`, judge by the age of the last start against
+            // the longest gap the schedule kind allows (docspace_backup_schedule_period, and for
+            // monthly schedules the day: day 29-31 skips months without that day), plus one hour for a
+            // daylight-saving shift, the scheduler tick and the overdue grace. Period values other
+            // than 0/1/2 get the most lenient (monthly) gap. Critical like Overdue: when it fires, a
+            // scheduled backup was certainly missed; it is only detected later than Overdue would.
+            alert: 'DocSpaceBackupStale',
+            expr: |||
+              (
+                time() - docspace_backup_last_timestamp_seconds{%(sel)s}
+              )
+              > (
+                  (docspace_backup_schedule_period{%(sel)s} == bool 0) * %(daily)d
+                + (docspace_backup_schedule_period{%(sel)s} == bool 1) * %(weekly)d
+                + (docspace_backup_schedule_period{%(sel)s} != bool 0) * (docspace_backup_schedule_period{%(sel)s} != bool 1)
+                  * (
+                      (docspace_backup_schedule_day{%(sel)s} <= bool 28) * %(monthly)d
+                    + (docspace_backup_schedule_day{%(sel)s} > bool 28) * %(monthlyLate)d
+                  )
+                + %(slack)d
+              )
+              unless
+              docspace_backup_schedule_next_timestamp_seconds{%(sel)s}
+            ||| % c.staleMaxGapSeconds { sel: sel, slack: c.staleSlackSeconds },
+            'for': c.staleFor,
+            labels: { severity: 'critical' },
+            annotations: {
+              summary: 'Backups of DocSpace portal {{ $labels.instance }} are stale.',
+              description: 'The last scheduled backup of {{ $labels.instance }} started {{ $value | humanizeDuration }} ago, longer than its schedule allows. The exporter cannot compute the next slot (portal time zone unknown), so this alert stands in for DocSpaceBackupOverdue. Check the DocSpace backup worker as for DocSpaceBackupOverdue, and fix the settings call of the exporter (docspace_collector_success{collector="settings"}, exporter log).',
+              runbook_url: runbook('DocSpaceBackupStale'),
+            },
+          },
+          {
+            // Second half of the fallback: a schedule that never ran (no last timestamp) and whose
+            // first slot cannot be computed. Nothing in the series says since when the schedule
+            // exists, and a `for` (or a range/offset look-back) as long as a monthly period (up to 62
+            // days) outlives Prometheus' default 15d retention and is costly, so this fires after a
+            // fixed `staleNeverRunFor` (1d by default): long enough for a daily schedule to be
+            // certainly overdue, and for weekly/monthly schedules a day without a time zone is itself
+            // worth a look. Hence only a warning.
+            alert: 'DocSpaceBackupStale',
+            expr: |||
+              docspace_backup_schedule_configured{%(sel)s} == 1
+              unless
+              docspace_backup_last_timestamp_seconds{%(sel)s}
+              unless
+              docspace_backup_schedule_next_timestamp_seconds{%(sel)s}
+            ||| % { sel: sel },
+            'for': c.staleNeverRunFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'Backup schedule of DocSpace portal {{ $labels.instance }} never ran and cannot be checked.',
+              description: 'The backup schedule of {{ $labels.instance }} has never run, and for %(for)s the exporter could not compute its first slot (portal time zone unknown). A daily schedule is overdue by now; a weekly or monthly one may still be waiting. Check the backup history in the portal, and fix the settings call of the exporter (docspace_collector_success{collector="settings"}, exporter log) so that DocSpaceBackupOverdue can judge the schedule.' % {
+                'for': c.staleNeverRunFor,
+              },
+              runbook_url: runbook('DocSpaceBackupStale'),
+            },
+          },
+        ],
+      },
+      {
+        name: 'docspace-exporter',
+        rules: [
+          {
+            alert: 'DocSpaceExporterAbsent',
+            expr: |||
+              absent(docspace_up{%(sel)s})
+            ||| % { sel: sel },
+            'for': c.exporterAbsentFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'No DocSpace portal is monitored: docspace_up{%(sel)s} is absent.' % { sel: sel },
+              description: 'For %(for)s Prometheus has had no docspace_up series matching {%(sel)s}, so no DocSpace backup is monitored. The docspace_exporter is down or unreachable, or Prometheus scrapes no portal through it (no targets, relabelling, or every probe failing). Check up{%(sel)s} and the Prometheus Targets page, the exporter process and its log.' % {
+                sel: sel,
+                'for': c.exporterAbsentFor,
+              },
+              runbook_url: runbook('DocSpaceExporterAbsent'),
+            },
+          },
+          {
+            // One portal's probe fails while others of the same job succeed: typically a target the
+            // exporter does not know (typo between the Prometheus targets and the exporter config).
+            // When every probe fails, DocSpaceExporterAbsent speaks instead of one alert per portal.
+            alert: 'DocSpaceProbeFailed',
+            expr: |||
+              up{%(sel)s} == 0
+              and on (job)
+              count by (job) (up{%(sel)s} == 1)
+            ||| % { sel: sel },
+            'for': c.probeFailedFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'Prometheus cannot scrape the DocSpace probe of {{ $labels.instance }}.',
+              description: 'For %(for)s Prometheus has failed to scrape the docspace_exporter probe of {{ $labels.instance }}, while other portals of job {{ $labels.job }} are scraped fine, so this portal is not monitored. Most often the exporter does not know this target: compare the portal name in the Prometheus targets with the exporter config. Otherwise the probe exceeds the scrape timeout. The error is shown on the Prometheus Targets page and in the exporter log.' % {
+                'for': c.probeFailedFor,
+              },
+              runbook_url: runbook('DocSpaceProbeFailed'),
+            },
+          },
+          {
+            alert: 'DocSpaceExporterConfigReloadFailed',
+            expr: |||
+              docspace_exporter_config_last_reload_successful{%(sel)s} == 0
+            ||| % { sel: c.exporterSelector },
+            'for': c.configReloadFailedFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'docspace_exporter {{ $labels.instance }} failed to reload its configuration.',
+              description: 'The last configuration reload of docspace_exporter {{ $labels.instance }} failed; it keeps running with the previous configuration, so changes (new portals, rotated keys) are not in effect. Fix the config file (the exporter log names the error), then reload with SIGHUP or POST /-/reload.',
+              runbook_url: runbook('DocSpaceExporterConfigReloadFailed'),
+            },
+          },
+        ],
+      },
+    ],
+  },
+}
