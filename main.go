@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"time"
+	_ "time/tzdata" // portal time zones resolve in minimal images too
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/client_golang/prometheus"
@@ -47,6 +48,10 @@ func run(args []string) int {
 			"PEM file with the CA certificates that sign the portal's certificate.").String()
 		insecure = app.Flag("docspace.tls.insecure-skip-verify",
 			"Do not verify the portal's TLS certificate (unsafe: the key can be intercepted).").Bool()
+		timezone = app.Flag("docspace.timezone",
+			"The portal's time zone (IANA id, e.g. Europe/Berlin). When unset it is read from the portal's settings, at most once an hour.").String()
+		progress = app.Flag("collector.progress",
+			"Collect the state of the latest backup task (getbackupprogress); --no-collector.progress turns it off.").Default("true").Bool()
 		metricsPath = app.Flag("web.telemetry-path",
 			"Path under which to expose metrics.").Default("/metrics").String()
 		disableExporterMetrics = app.Flag("web.disable-exporter-metrics",
@@ -63,7 +68,9 @@ func run(args []string) int {
 	}
 	logger := promslog.New(logConfig)
 
-	portal, err := newPortal(*portalURL, *keyFile, os.Getenv("DOCSPACE_API_KEY"), *dump, *timeout, client.TLSConfig{CAFile: *caFile, InsecureSkipVerify: *insecure})
+	portal, err := newPortal(*portalURL, *keyFile, os.Getenv("DOCSPACE_API_KEY"), *dump, *timezone,
+		client.TLSConfig{CAFile: *caFile, InsecureSkipVerify: *insecure},
+		collector.Options{Timeout: *timeout, Progress: *progress})
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "%s: error: %v\n", exporterName, err)
 		return 2
@@ -80,7 +87,8 @@ func run(args []string) int {
 	}
 
 	logger.Info("starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
-	logger.Info("monitoring DocSpace portal", "url", portal.Client.URL(), "dump", *dump, "timeout", *timeout)
+	logger.Info("monitoring DocSpace portal", "url", portal.Client().URL(), "dump", *dump, "timeout", *timeout,
+		"timezone", *timezone, "collector.progress", *progress)
 	if *insecure {
 		logger.Warn("TLS certificate verification of the portal is off (--docspace.tls.insecure-skip-verify)")
 	}
@@ -133,12 +141,19 @@ func run(args []string) int {
 
 // newPortal checks the portal settings given on the command line and builds
 // the portal's client.
-func newPortal(rawURL, keyFile, envKey string, dump bool, timeout time.Duration, tlsConfig client.TLSConfig) (*collector.Portal, error) {
+func newPortal(rawURL, keyFile, envKey string, dump bool, timezone string, tlsConfig client.TLSConfig, opts collector.Options) (*collector.Portal, error) {
 	if rawURL == "" {
 		return nil, errors.New("no portal given: set --docspace.url (or DOCSPACE_URL) to the portal root, e.g. https://portal.example.com")
 	}
-	if timeout <= 0 {
+	if opts.Timeout <= 0 {
 		return nil, errors.New("--docspace.timeout must be positive")
+	}
+	if timezone != "" {
+		loc, err := time.LoadLocation(timezone)
+		if err != nil {
+			return nil, fmt.Errorf("--docspace.timezone %q is not a known IANA time zone, e.g. Europe/Berlin", timezone)
+		}
+		opts.Location = loc
 	}
 	var key client.KeySource
 	switch {
@@ -159,11 +174,11 @@ func newPortal(rawURL, keyFile, envKey string, dump bool, timeout time.Duration,
 		return nil, errors.New("no API key: set --docspace.api-key-file (or DOCSPACE_API_KEY_FILE) to a file holding the key, or the environment variable DOCSPACE_API_KEY")
 	}
 	c, err := client.New(client.Config{
-		URL: rawURL, Key: key, Dump: dump, Timeout: timeout, TLS: tlsConfig,
+		URL: rawURL, Key: key, Dump: dump, Timeout: opts.Timeout, TLS: tlsConfig,
 		UserAgent: exporterName + "/" + version.Version,
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &collector.Portal{Name: c.URL(), Client: c, Timeout: timeout}, nil
+	return collector.NewPortal(c.URL(), c, opts), nil
 }

@@ -156,6 +156,8 @@ func TestBinaryServesMetrics(t *testing.T) {
 		"docspace_up 1\n", "docspace_api_status_code 200\n", "docspace_backup_schedule_backups_stored 7\n",
 		`docspace_backup_schedule_info{period="weekly",storage_type="thirdparty_consumer"} 1`,
 		"docspace_backup_last_timestamp_seconds 1.782698851e+09\n", "docspace_exporter_build_info{", "go_goroutines ", "process_resident_memory_bytes ",
+		"docspace_backup_schedule_next_timestamp_seconds 1.7833032e+09\n", `docspace_collector_success{collector="settings"} 1`,
+		"docspace_backup_task_running 0\n",
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/metrics lacks %q", want)
@@ -165,7 +167,8 @@ func TestBinaryServesMetrics(t *testing.T) {
 		t.Errorf("/metrics: HTTP %d", code)
 	}
 	assertNoSecrets(t, "/metrics", body)
-	if got := fake.Authorizations(); len(got) != 1 || got[0] != "Bearer "+testKey {
+	// One scrape: schedule, progress and settings, each with the key.
+	if got := fake.Authorizations(); len(got) != 3 || got[0] != "Bearer "+testKey || got[1] != got[0] || got[2] != got[0] {
 		t.Errorf("the portal saw Authorization %q", got)
 	}
 
@@ -191,7 +194,8 @@ func TestBinaryServesMetrics(t *testing.T) {
 func TestBinaryFailingPortal(t *testing.T) {
 	fake, srv := newFakePortal(t)
 	fake.SetOverride(docspacetest.PathSchedule, docspacetest.ForbiddenAccessDenied())
-	e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL, "--web.disable-exporter-metrics", "--log.level=debug", "--log.format=json"},
+	e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL, "--web.disable-exporter-metrics", "--log.level=debug", "--log.format=json",
+		"--no-collector.progress", "--docspace.timezone=Europe/Berlin"},
 		"DOCSPACE_API_KEY="+testKey)
 	code, body := get(t, nil, e.url+"/metrics")
 	if code != 200 || !strings.Contains(body, "docspace_up 0\n") || !strings.Contains(body, "docspace_api_status_code 403\n") {
@@ -199,6 +203,12 @@ func TestBinaryFailingPortal(t *testing.T) {
 	}
 	if strings.Contains(body, "go_goroutines") || strings.Contains(body, "build_info") {
 		t.Errorf("exporter metrics not disabled:\n%s", body)
+	}
+	if strings.Contains(body, `collector="progress"`) || strings.Contains(body, `collector="settings"`) {
+		t.Errorf("progress or settings collected although off:\n%s", body)
+	}
+	if n := fake.Requests(docspacetest.PathProgress) + fake.Requests(docspacetest.PathSettings); n != 0 {
+		t.Errorf("%d calls to progress or settings, want none", n)
 	}
 	log := e.stderr.String()
 	if !strings.Contains(log, `"msg":"DocSpace scrape failed"`) || !strings.Contains(log, "owner or a DocSpace admin") {
@@ -259,6 +269,7 @@ func TestBinaryRejectsBadSettings(t *testing.T) {
 		{"bad timeout", []string{"--docspace.url=https://portal.example.com", "--docspace.timeout=soon"}, []string{"DOCSPACE_API_KEY=" + testKey}, "invalid duration"},
 		{"zero timeout", []string{"--docspace.url=https://portal.example.com", "--docspace.timeout=0s"}, []string{"DOCSPACE_API_KEY=" + testKey}, "must be positive"},
 		{"missing CA file", []string{"--docspace.url=https://portal.example.com", "--docspace.tls.ca-file=/nonexistent/ca.pem"}, []string{"DOCSPACE_API_KEY=" + testKey}, "TLS CA file"},
+		{"bad time zone", []string{"--docspace.url=https://portal.example.com", "--docspace.timezone=Mars/Base"}, []string{"DOCSPACE_API_KEY=" + testKey}, "not a known IANA time zone"},
 		{"bad log level", []string{"--docspace.url=https://portal.example.com", "--log.level=loud"}, []string{"DOCSPACE_API_KEY=" + testKey}, "log level"},
 		{"bad web config", []string{"--docspace.url=https://portal.example.com", "--web.config.file=" + badWebConfig, "--web.listen-address=127.0.0.1:0"}, []string{"DOCSPACE_API_KEY=" + testKey}, "web.yml"},
 	}

@@ -149,12 +149,11 @@ type apiError struct {
 // decodeFunc checks and decodes one complete answer.
 type decodeFunc func(status int, header http.Header, body []byte) (any, error)
 
-// get calls path (with Dump=true when configured) and decodes the
-// answer's response value into a *T; nil when the answer has none.
-// Concurrent calls of the same path share one request; each caller still
-// waits no longer than its ctx.
-func get[T any](ctx context.Context, c *Client, path string) (*T, error) {
-	v, err := c.shared(ctx, path, func(status int, header http.Header, body []byte) (any, error) {
+// get calls path with query and decodes the answer's response value into a
+// *T; nil when the answer has none. Concurrent calls of the same path share
+// one request; each caller still waits no longer than its ctx.
+func get[T any](ctx context.Context, c *Client, path, query string) (*T, error) {
+	v, err := c.shared(ctx, path, query, func(status int, header http.Header, body []byte) (any, error) {
 		return decodeAnswer[T](path, status, header, body)
 	})
 	if err != nil {
@@ -163,13 +162,22 @@ func get[T any](ctx context.Context, c *Client, path string) (*T, error) {
 	return v.(*T), nil
 }
 
-func (c *Client) shared(ctx context.Context, path string, decode decodeFunc) (any, error) {
-	ch := c.calls.DoChan(path, func() (any, error) {
+// dumpQuery is the query of the backup endpoints: Dump=true for the
+// dump-based schedule, nothing (DocSpace's default, false) otherwise.
+func (c *Client) dumpQuery() string {
+	if c.dump {
+		return "Dump=true"
+	}
+	return ""
+}
+
+func (c *Client) shared(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
+	ch := c.calls.DoChan(path+"?"+query, func() (any, error) {
 		// The shared request must not end when the first caller leaves,
 		// but it never outlives the portal's timeout.
 		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
 		defer cancel()
-		return c.do(callCtx, path, decode)
+		return c.do(callCtx, path, query, decode)
 	})
 	select {
 	case res := <-ch:
@@ -181,7 +189,7 @@ func (c *Client) shared(ctx context.Context, path string, decode decodeFunc) (an
 	}
 }
 
-func (c *Client) do(ctx context.Context, path string, decode decodeFunc) (any, error) {
+func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
 	fail := func(kind Kind, status int, detail string, err error) (any, error) {
 		return nil, &Error{Kind: kind, Endpoint: path, StatusCode: status, Detail: detail, Err: err}
 	}
@@ -191,9 +199,7 @@ func (c *Client) do(ctx context.Context, path string, decode decodeFunc) (any, e
 	}
 	u := *c.base
 	u.Path += path
-	if c.dump {
-		u.RawQuery = "Dump=true"
-	}
+	u.RawQuery = query
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
 	if err != nil {
 		return fail(KindNetwork, 0, "cannot build the request", err)

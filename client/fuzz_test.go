@@ -9,10 +9,10 @@ import (
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
 
-// FuzzDecodeSchedule feeds arbitrary answers through the same decoding a
-// real getbackupschedule answer takes. It must never panic, and whatever it
-// returns must never carry a storageParams secret.
-func FuzzDecodeSchedule(f *testing.F) {
+// FuzzDecodeAnswer feeds arbitrary answers through the same decoding a real
+// getbackupschedule, getbackupprogress or settings answer takes. It must
+// never panic, and an error must never carry a storageParams secret.
+func FuzzDecodeAnswer(f *testing.F) {
 	envelope := func(schedule string) string {
 		return `{"response":` + schedule + `,"count":1,"links":[{"href":"https://docspace.example.com/api/2.0/backup/getbackupschedule","action":"GET"}],"status":0,"statusCode":200}`
 	}
@@ -32,6 +32,11 @@ func FuzzDecodeSchedule(f *testing.F) {
 	f.Add(200, "application/json", `{"response":{"cronParams":{"hour":"2"}},"status":0}`)
 	f.Add(200, "application/json", `{"response":{"lastBackupTime":"2026-02-30T00:00:00"},"status":0}`)
 	f.Add(200, "application/json", `{"response":`)
+	for _, p := range []string{docspacetest.ProgressFailed, docspacetest.ProgressRunning, docspacetest.ProgressCompleted,
+		docspacetest.ProgressCanceled, docspacetest.ProgressFailted} {
+		f.Add(200, "application/json; charset=utf-8", envelope(p))
+	}
+	f.Add(200, "application/json; charset=utf-8", envelope(`{"timezone":"Europe/Berlin","utcOffset":"01:00:00","utcHoursOffset":1.0}`))
 
 	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
 		h := http.Header{"Content-Type": {contentType}}
@@ -39,16 +44,26 @@ func FuzzDecodeSchedule(f *testing.F) {
 		if err == nil && dto != nil {
 			_, err = dto.schedule()
 		}
-		if err != nil {
-			var e *Error
-			if errors.As(err, &e) && e.Kind == 0 {
-				t.Errorf("error without a kind: %v", err)
-			}
-			for _, s := range docspacetest.S3SecretValues {
-				if strings.Contains(err.Error(), s) && !strings.Contains(contentType, s) {
-					t.Errorf("error %q contains the secret %q", err, s)
-				}
-			}
-		}
+		check(t, err, contentType)
+		_, err = decodeAnswer[progressDTO](ProgressPath, status, h, []byte(body))
+		check(t, err, contentType)
+		_, err = decodeAnswer[settingsDTO](SettingsPath, status, h, []byte(body))
+		check(t, err, contentType)
 	})
+}
+
+func check(t *testing.T, err error, contentType string) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	var e *Error
+	if errors.As(err, &e) && e.Kind == 0 {
+		t.Errorf("error without a kind: %v", err)
+	}
+	for _, s := range docspacetest.S3SecretValues {
+		if strings.Contains(err.Error(), s) && !strings.Contains(contentType, s) {
+			t.Errorf("error %q contains the secret %q", err, s)
+		}
+	}
 }

@@ -68,7 +68,7 @@ type scheduleDTO struct {
 // BackupSchedule calls getbackupschedule. It returns nil and no error when
 // the portal has no backup schedule.
 func (c *Client) BackupSchedule(ctx context.Context) (*Schedule, error) {
-	dto, err := get[scheduleDTO](ctx, c, SchedulePath)
+	dto, err := get[scheduleDTO](ctx, c, SchedulePath, c.dumpQuery())
 	if err != nil || dto == nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func BenchmarkScrape(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		portal := &Portal{Name: "bench", Client: c, Timeout: 10 * time.Second}
+		portal := NewPortal("bench", c, Options{Timeout: 10 * time.Second, Location: time.UTC})
 		opts := HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)}
 		benchScrapes(b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			Serve(w, r, portal, nil, opts)

@@ -65,7 +65,7 @@ func ScrapeTimeout(r *http.Request, max, offset time.Duration) (time.Duration, e
 // answers 200 with a valid exposition, whatever DocSpace does.
 func Serve(w http.ResponseWriter, r *http.Request, portal *Portal, extra prometheus.Gatherer, opts HandlerOpts) {
 	logger := opts.Logger
-	timeout, err := ScrapeTimeout(r, portal.Timeout, opts.TimeoutOffset)
+	timeout, err := ScrapeTimeout(r, portal.timeout, opts.TimeoutOffset)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 
