@@ -5,8 +5,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"os"
+	"os/signal"
+	"syscall"
 	"time"
 	_ "time/tzdata" // portal time zones resolve in minimal images too
 
@@ -14,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -22,6 +26,7 @@ import (
 
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/collector"
+	"github.com/docspace-exporter/docspace_exporter/config"
 )
 
 const exporterName = "docspace_exporter"
@@ -52,6 +57,10 @@ func run(args []string) int {
 			"The portal's time zone (IANA id, e.g. Europe/Berlin). When unset it is read from the portal's settings, at most once an hour.").String()
 		progress = app.Flag("collector.progress",
 			"Collect the state of the latest backup task (getbackupprogress); --no-collector.progress turns it off.").Default("true").Bool()
+		configFile = app.Flag("config.file",
+			"YAML file listing DocSpace portals to serve on /probe?target=<name>; reloaded on SIGHUP and POST /-/reload.").String()
+		configCheck = app.Flag("config.check",
+			"Check --config.file, print what is wrong or \"ok\", and exit.").Bool()
 		metricsPath = app.Flag("web.telemetry-path",
 			"Path under which to expose metrics.").Default("/metrics").String()
 		disableExporterMetrics = app.Flag("web.disable-exporter-metrics",
@@ -67,30 +76,69 @@ func run(args []string) int {
 		return 2
 	}
 	logger := promslog.New(logConfig)
-
-	portal, err := newPortal(*portalURL, *keyFile, os.Getenv("DOCSPACE_API_KEY"), *dump, *timezone,
-		client.TLSConfig{CAFile: *caFile, InsecureSkipVerify: *insecure},
-		collector.Options{Timeout: *timeout, Progress: *progress})
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "%s: error: %v\n", exporterName, err)
+	fail := func(format string, a ...any) int {
+		fmt.Fprintf(os.Stderr, "%s: error: "+format+"\n", append([]any{exporterName}, a...)...)
 		return 2
+	}
+
+	if *configCheck {
+		if *configFile == "" {
+			return fail("--config.check needs --config.file")
+		}
+		if _, err := config.Load(*configFile); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fmt.Println("ok")
+		return 0
+	}
+	if *timeout <= 0 {
+		return fail("--docspace.timeout must be positive")
+	}
+
+	var portal *collector.Portal
+	if *portalURL != "" || *configFile == "" {
+		var err error
+		portal, err = newPortal(*portalURL, *keyFile, os.Getenv("DOCSPACE_API_KEY"), *dump, *timezone,
+			client.TLSConfig{CAFile: *caFile, InsecureSkipVerify: *insecure},
+			collector.Options{Timeout: *timeout, Progress: *progress})
+		if err != nil {
+			return fail("%v", err)
+		}
+	}
+	var portals *config.Holder[*fleet]
+	if *configFile != "" {
+		var err error
+		portals, err = config.NewHolder(*configFile, func(cfg *config.Config) (*fleet, error) {
+			var prev *fleet
+			if portals != nil {
+				prev = portals.Current()
+			}
+			return newFleet(cfg, prev, *timeout, *progress)
+		})
+		if err != nil {
+			return fail("%v", err)
+		}
 	}
 	if *webConfig.WebConfigFile != "" {
 		if err := web.Validate(*webConfig.WebConfigFile); err != nil {
-			fmt.Fprintf(os.Stderr, "%s: error: --web.config.file %s: %v\n", exporterName, *webConfig.WebConfigFile, err)
-			return 2
+			return fail("--web.config.file %s: %v", *webConfig.WebConfigFile, err)
 		}
 	}
 	if *timeoutOffset < 0 {
-		fmt.Fprintf(os.Stderr, "%s: error: --docspace.timeout-offset must not be negative\n", exporterName)
-		return 2
+		return fail("--docspace.timeout-offset must not be negative")
 	}
 
 	logger.Info("starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
-	logger.Info("monitoring DocSpace portal", "url", portal.Client().URL(), "dump", *dump, "timeout", *timeout,
-		"timezone", *timezone, "collector.progress", *progress)
-	if *insecure {
-		logger.Warn("TLS certificate verification of the portal is off (--docspace.tls.insecure-skip-verify)")
+	if portal != nil {
+		logger.Info("monitoring DocSpace portal on "+*metricsPath, "url", portal.Client().URL(), "dump", *dump, "timeout", *timeout,
+			"timezone", *timezone, "collector.progress", *progress)
+		if *insecure {
+			logger.Warn("TLS certificate verification of the portal is off (--docspace.tls.insecure-skip-verify)")
+		}
+	}
+	if portals != nil {
+		logger.Info("serving the portals of the config file on /probe", "file", *configFile, "portals", len(portals.Current().portals))
 	}
 
 	self := prometheus.NewRegistry()
@@ -105,8 +153,46 @@ func run(args []string) int {
 
 	mux := http.NewServeMux()
 	mux.HandleFunc(*metricsPath, func(w http.ResponseWriter, r *http.Request) {
+		if portal == nil {
+			promhttp.HandlerFor(self, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}).ServeHTTP(w, r)
+			return
+		}
 		collector.Serve(w, r, portal, self, opts)
 	})
+	if portals != nil {
+		self.MustRegister(portals)
+		mux.HandleFunc("/probe", func(w http.ResponseWriter, r *http.Request) {
+			collector.Probe(w, r, portals.Current().lookup, opts)
+		})
+		reload := func() error {
+			err := portals.Reload()
+			if err != nil {
+				logger.Error("reloading the config file failed; keeping the last good one", "err", err)
+			} else {
+				logger.Info("reloaded the config file", "file", *configFile, "portals", len(portals.Current().portals))
+			}
+			return err
+		}
+		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
+			if r.Method != http.MethodPost {
+				w.Header().Set("Allow", http.MethodPost)
+				http.Error(w, "reload with POST", http.StatusMethodNotAllowed)
+				return
+			}
+			if err := reload(); err != nil {
+				http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		go func() {
+			for range hup {
+				_ = reload()
+			}
+		}()
+	}
 	ok := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		fmt.Fprintln(w, "OK")
@@ -120,6 +206,7 @@ func run(args []string) int {
 			Version:     version.Info(),
 			Links: []web.LandingLinks{
 				{Address: *metricsPath, Text: "Metrics"},
+				{Address: "/probe", Text: "Probe a portal of the config file: /probe?target=<name>"},
 				{Address: "/-/healthy", Text: "Health"},
 				{Address: "/-/ready", Text: "Readiness"},
 			},
@@ -143,10 +230,7 @@ func run(args []string) int {
 // the portal's client.
 func newPortal(rawURL, keyFile, envKey string, dump bool, timezone string, tlsConfig client.TLSConfig, opts collector.Options) (*collector.Portal, error) {
 	if rawURL == "" {
-		return nil, errors.New("no portal given: set --docspace.url (or DOCSPACE_URL) to the portal root, e.g. https://portal.example.com")
-	}
-	if opts.Timeout <= 0 {
-		return nil, errors.New("--docspace.timeout must be positive")
+		return nil, errors.New("no portal given: set --docspace.url (or DOCSPACE_URL) to the portal root, e.g. https://portal.example.com, or give --config.file")
 	}
 	if timezone != "" {
 		loc, err := time.LoadLocation(timezone)
@@ -175,7 +259,7 @@ func newPortal(rawURL, keyFile, envKey string, dump bool, timezone string, tlsCo
 	}
 	c, err := client.New(client.Config{
 		URL: rawURL, Key: key, Dump: dump, Timeout: opts.Timeout, TLS: tlsConfig,
-		UserAgent: exporterName + "/" + version.Version,
+		UserAgent: userAgent(),
 	})
 	if err != nil {
 		return nil, err

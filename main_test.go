@@ -51,6 +51,7 @@ func TestMain(m *testing.M) {
 // exporter is a running exporter binary.
 type exporter struct {
 	url    string
+	cmd    *exec.Cmd
 	stderr *syncBuffer
 }
 
@@ -71,6 +72,16 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// waitLog waits up to 5s for the exporter to log s (stderr arrives through
+// a pipe) and returns the log.
+func (e *exporter) waitLog(s string) string {
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(e.stderr.String(), s) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	return e.stderr.String()
+}
+
 func freeAddress(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -87,7 +98,7 @@ func startExporter(t *testing.T, scheme string, args []string, env ...string) *e
 	addr := freeAddress(t)
 	cmd := exec.Command(binary, append([]string{"--web.listen-address=" + addr}, args...)...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
-	e := &exporter{url: scheme + "://" + addr, stderr: &syncBuffer{}}
+	e := &exporter{url: scheme + "://" + addr, cmd: cmd, stderr: &syncBuffer{}}
 	cmd.Stderr = e.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -123,9 +134,19 @@ func newFakePortal(t *testing.T) (*docspacetest.Portal, *httptest.Server) {
 	t.Helper()
 	p := docspacetest.NewPortal(testKey)
 	p.SetSchedule(docspacetest.ScheduleS3)
+	return p, newServer(t, p)
+}
+
+func newServer(t *testing.T, p *docspacetest.Portal) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewServer(p)
 	t.Cleanup(func() { p.Close(); srv.Close() })
-	return p, srv
+	return srv
+}
+
+func readAll(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
 }
 
 func writeFile(t *testing.T, name, content string) string {
@@ -210,7 +231,7 @@ func TestBinaryFailingPortal(t *testing.T) {
 	if n := fake.Requests(docspacetest.PathProgress) + fake.Requests(docspacetest.PathSettings); n != 0 {
 		t.Errorf("%d calls to progress or settings, want none", n)
 	}
-	log := e.stderr.String()
+	log := e.waitLog(`"msg":"DocSpace scrape failed"`)
 	if !strings.Contains(log, `"msg":"DocSpace scrape failed"`) || !strings.Contains(log, "owner or a DocSpace admin") {
 		t.Errorf("log lacks the failure:\n%s", log)
 	}

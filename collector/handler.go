@@ -95,6 +95,35 @@ func Serve(w http.ResponseWriter, r *http.Request, portal *Portal, extra prometh
 	}
 }
 
+// Probe answers /probe?target=<name> with the metrics of the configured
+// portal called name, and nothing else. lookup returns nil for an unknown
+// name. A target that is not a configured name, in particular a URL, is
+// refused: a portal's key is only ever sent to the URL configured for it.
+func Probe(w http.ResponseWriter, r *http.Request, lookup func(name string) *Portal, opts HandlerOpts) {
+	target := r.URL.Query().Get("target")
+	if target == "" {
+		http.Error(w, "missing target: use /probe?target=<portal name from the config file>", http.StatusBadRequest)
+		return
+	}
+	portal := lookup(target)
+	if portal == nil {
+		reason := fmt.Sprintf("unknown target %q: not the name of a portal in the config file", truncate(target, 100))
+		if strings.Contains(target, "/") || strings.Contains(target, ":") {
+			reason = fmt.Sprintf("target %q is not a portal name: /probe takes the name of a configured portal, never a URL, so that a key is only sent where it was configured", truncate(target, 100))
+		}
+		http.Error(w, reason, http.StatusBadRequest)
+		return
+	}
+	Serve(w, r, portal, nil, opts)
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
 // gather collects c into metric families sorted by name, and their series
 // by labels. It does for this package's own gauges what a Registry does:
 // a Registry built and gathered per scrape allocates 32 KiB of channel

@@ -1,0 +1,484 @@
+// Package config reads the exporter's configuration file (--config.file),
+// which lists the DocSpace portals the exporter can probe, and keeps the
+// current configuration across reloads (see Holder).
+package config
+
+import (
+	"bytes"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+	_ "time/tzdata" // timezone must work on hosts and images without a zoneinfo database
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/docspace-exporter/docspace_exporter/client"
+)
+
+// MaxTimeout is the longest timeout a portal may set.
+const MaxTimeout = 5 * time.Minute
+
+// Config is the content of the configuration file.
+type Config struct {
+	// Portals are the DocSpace portals, each chosen by its name with
+	// /probe?target=<name>.
+	Portals []Portal `yaml:"portals"`
+}
+
+// Portal is one DocSpace portal. It holds no secret: the API key stays in
+// the file or environment variable it names. Portal values can be compared
+// with ==, so a reload can tell which portals changed.
+type Portal struct {
+	// Name selects the portal in /probe?target=<name> and in logs.
+	Name string `yaml:"name"`
+	// URL is the portal root, e.g. https://portal.example.com.
+	URL string `yaml:"url"`
+	// APIKeyFile is a file holding the API key; it is read again when it
+	// changes. A relative path is relative to the working directory.
+	// Exactly one of APIKeyFile and APIKeyEnv is set.
+	APIKeyFile string `yaml:"api_key_file"`
+	// APIKeyEnv is the name of an environment variable holding the API key.
+	APIKeyEnv string `yaml:"api_key_env"`
+	// Dump asks for the dump-based, server-wide backup schedule.
+	Dump bool `yaml:"dump"`
+	// Timezone is an IANA time zone name such as Europe/Berlin; empty when
+	// unset.
+	Timezone string `yaml:"timezone"`
+	// Timeout bounds one call to the portal, e.g. 15s; 0 when unset.
+	Timeout time.Duration `yaml:"timeout"`
+	// TLS holds the TLS settings for the portal.
+	TLS TLS `yaml:"tls"`
+}
+
+// TLS holds the TLS settings of a portal.
+type TLS struct {
+	// CAFile is a PEM file of the CA certificates to trust instead of the
+	// system's. A relative path is relative to the working directory.
+	CAFile string `yaml:"ca_file"`
+	// InsecureSkipVerify turns off certificate checks.
+	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+var (
+	validName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+	validEnvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+)
+
+// Load reads and checks the configuration file at path. Its errors name the
+// file and the line to fix.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("configuration file: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse checks a configuration given as YAML. source names it in messages,
+// usually the file's path. Every problem found is reported, each as
+// "source:line: ..." and, inside a portal, with the portal's name. The
+// key files and environment variables named are read, so that a
+// configuration whose keys cannot be read is refused.
+func Parse(data []byte, source string) (*Config, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, yamlError(source, err)
+	}
+	if len(root.Content) == 0 {
+		return nil, fmt.Errorf("%s: the file is empty: list the DocSpace portals under the key portals", source)
+	}
+	l := newLayout(source, &root)
+
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var cfg Config
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, l.decodeError(err)
+	}
+	if err := dec.Decode(new(yaml.Node)); err == nil {
+		return nil, fmt.Errorf("%s: has more than one YAML document (---): keep a single one", source)
+	} else if !errors.Is(err, io.EOF) {
+		return nil, yamlError(source, err)
+	}
+
+	if err := l.validate(&cfg); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// Portal returns the portal called name.
+func (c *Config) Portal(name string) (*Portal, bool) {
+	for i := range c.Portals {
+		if c.Portals[i].Name == name {
+			return &c.Portals[i], true
+		}
+	}
+	return nil, false
+}
+
+// ClientConfig returns the client settings of the portal. The key is read
+// from api_key_file (and read again whenever the file changes) or from the
+// environment variable api_key_env; a missing or empty key is an error.
+// defaultTimeout is used when the portal sets no timeout.
+func (p *Portal) ClientConfig(defaultTimeout time.Duration, userAgent string) (client.Config, error) {
+	key, err := p.keySource()
+	if err != nil {
+		return client.Config{}, fmt.Errorf("portal %q: %w", p.Name, err)
+	}
+	timeout := p.Timeout
+	if timeout == 0 {
+		timeout = defaultTimeout
+	}
+	return client.Config{
+		URL:       p.URL,
+		Key:       key,
+		Dump:      p.Dump,
+		Timeout:   timeout,
+		TLS:       client.TLSConfig{CAFile: p.TLS.CAFile, InsecureSkipVerify: p.TLS.InsecureSkipVerify},
+		UserAgent: userAgent,
+	}, nil
+}
+
+// Location returns the portal's time zone, or nil when timezone is unset.
+func (p *Portal) Location() (*time.Location, error) {
+	if p.Timezone == "" {
+		return nil, nil
+	}
+	loc, err := time.LoadLocation(p.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("timezone: %w; use an IANA name such as Europe/Berlin or UTC", err)
+	}
+	return loc, nil
+}
+
+// keySource checks and returns the portal's key source. Its errors never
+// hold the key, nor a value that looks like one was put in by mistake.
+func (p *Portal) keySource() (client.KeySource, error) {
+	switch {
+	case p.APIKeyFile != "" && p.APIKeyEnv != "":
+		return nil, errors.New("both api_key_file and api_key_env are set: keep only one")
+	case p.APIKeyFile != "":
+		if strings.HasPrefix(p.APIKeyFile, "sk-") {
+			return nil, errors.New("api_key_file must be the path of a file holding the API key, not the key itself")
+		}
+		return client.NewFileKey(p.APIKeyFile)
+	case p.APIKeyEnv != "":
+		if !validEnvName.MatchString(p.APIKeyEnv) {
+			return nil, errors.New("api_key_env must be the name of an environment variable holding the API key (letters, digits and _), not the key itself")
+		}
+		key := client.StaticKey(os.Getenv(p.APIKeyEnv))
+		if _, err := key.Key(); err != nil {
+			return nil, fmt.Errorf("the environment variable %s (api_key_env) is unset or empty: put the API key in it", p.APIKeyEnv)
+		}
+		return key, nil
+	default:
+		return nil, errors.New("no API key: set api_key_file to a file holding the key, or api_key_env to an environment variable holding it")
+	}
+}
+
+// layout records where things are in the file, so that messages can name
+// the line to fix.
+type layout struct {
+	source       string
+	top          *yaml.Node // the document's top-level value
+	portalsLine  int        // line of the portals key; 0 when absent
+	portalsEnd   int        // line of the next top-level key; 0 when none
+	portalsLines []portalLines
+}
+
+// portalLines holds the lines of one portal in the file.
+type portalLines struct {
+	line int            // the portal's first line
+	name string         // its name, as written
+	keys map[string]int // line of each key; "tls.ca_file" for nested keys
+}
+
+func newLayout(source string, root *yaml.Node) *layout {
+	l := &layout{source: source, top: root.Content[0]}
+	if l.top.Kind != yaml.MappingNode {
+		return l
+	}
+	for i := 0; i+1 < len(l.top.Content); i += 2 {
+		k, v := l.top.Content[i], l.top.Content[i+1]
+		if k.Value != "portals" {
+			continue
+		}
+		l.portalsLine = k.Line
+		if i+2 < len(l.top.Content) {
+			l.portalsEnd = l.top.Content[i+2].Line
+		}
+		if v.Kind != yaml.SequenceNode {
+			continue
+		}
+		for _, item := range v.Content {
+			p := portalLines{line: item.Line, keys: map[string]int{}}
+			keyLines(item, "", p.keys)
+			if item.Kind == yaml.MappingNode {
+				for j := 0; j+1 < len(item.Content); j += 2 {
+					if item.Content[j].Value == "name" && p.name == "" {
+						p.name = item.Content[j+1].Value
+					}
+				}
+			}
+			l.portalsLines = append(l.portalsLines, p)
+		}
+	}
+	return l
+}
+
+// keyLines records the line of every key of the mapping n in lines, nested
+// keys as "parent.key".
+func keyLines(n *yaml.Node, prefix string, lines map[string]int) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		lines[prefix+k.Value] = k.Line
+		keyLines(v, prefix+k.Value+".", lines)
+	}
+}
+
+// portalLabel names the i-th portal in messages: by its name when that is a
+// valid one, else by its position.
+func portalLabel(i int, name string) string {
+	if validName.MatchString(name) {
+		return fmt.Sprintf("portal %q", name)
+	}
+	return fmt.Sprintf("portal #%d", i+1)
+}
+
+// line returns the line of key in the i-th portal, or the portal's first
+// line when the key is not written there.
+func (l *layout) line(i int, key string) int {
+	if i >= len(l.portalsLines) { // portals come from an alias or a merge key
+		return max(l.portalsLine, l.top.Line)
+	}
+	if n, ok := l.portalsLines[i].keys[key]; ok {
+		return n
+	}
+	return l.portalsLines[i].line
+}
+
+// has tells whether key is written in the i-th portal.
+func (l *layout) has(i int, key string) bool {
+	if i >= len(l.portalsLines) {
+		return false
+	}
+	_, ok := l.portalsLines[i].keys[key]
+	return ok
+}
+
+// portalAt returns the label of the portal written around line, or "".
+func (l *layout) portalAt(line int) string {
+	if l.portalsEnd != 0 && line >= l.portalsEnd {
+		return ""
+	}
+	i := sort.Search(len(l.portalsLines), func(i int) bool { return l.portalsLines[i].line > line }) - 1
+	if i < 0 {
+		return ""
+	}
+	return portalLabel(i, l.portalsLines[i].name)
+}
+
+// validate checks the decoded configuration and returns every problem.
+func (l *layout) validate(cfg *Config) error {
+	if len(cfg.Portals) == 0 {
+		if l.portalsLine == 0 {
+			return fmt.Errorf("%s:%d: no portals: list: add one entry per DocSpace portal, with name, url and api_key_file or api_key_env", l.source, l.top.Line)
+		}
+		return fmt.Errorf("%s:%d: portals is empty: add one entry per DocSpace portal, with name, url and api_key_file or api_key_env", l.source, l.portalsLine)
+	}
+	var errs []error
+	seen := map[string]int{} // name -> line of its first use
+	for i := range cfg.Portals {
+		p := &cfg.Portals[i]
+		label := portalLabel(i, p.Name)
+		report := func(key string, err error) {
+			errs = append(errs, fmt.Errorf("%s:%d: %s: %w", l.source, l.line(i, key), label, err))
+		}
+
+		switch first, dup := seen[p.Name]; {
+		case p.Name == "":
+			report("name", errors.New("name is missing: give each portal a short name such as main; it selects the portal in /probe?target=<name>"))
+		case !validName.MatchString(p.Name):
+			report("name", fmt.Errorf("name %q is not allowed: use letters, digits, '.', '_' and '-', starting with a letter or digit (the portal's address goes in url)", p.Name))
+		case dup:
+			report("name", fmt.Errorf("name %q is already used by the portal at line %d: names must be unique", p.Name, first))
+		default:
+			seen[p.Name] = l.line(i, "name")
+		}
+
+		if p.URL == "" {
+			report("url", errors.New("url is missing: give the portal root, e.g. https://portal.example.com"))
+		} else if _, err := client.ParseURL(p.URL); err != nil {
+			report("url", err)
+		}
+
+		if _, err := p.keySource(); err != nil {
+			key := "api_key_file"
+			if p.APIKeyFile == "" {
+				key = "api_key_env"
+			}
+			report(key, err)
+		}
+
+		if _, err := p.Location(); err != nil {
+			report("timezone", err)
+		}
+
+		if l.has(i, "timeout") || p.Timeout != 0 {
+			switch {
+			case p.Timeout <= 0:
+				report("timeout", errors.New("timeout must be positive, e.g. 15s"))
+			case p.Timeout > MaxTimeout:
+				report("timeout", fmt.Errorf("timeout %s is too long: at most %s", p.Timeout, MaxTimeout))
+			}
+		}
+
+		if p.TLS.CAFile != "" {
+			if err := checkCAFile(p.TLS.CAFile); err != nil {
+				report("tls.ca_file", err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkCAFile checks that path is a readable file of PEM certificates.
+func checkCAFile(path string) error {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("tls.ca_file: %w", err)
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
+		return fmt.Errorf("tls.ca_file %s: no PEM certificate found", path)
+	}
+	return nil
+}
+
+var (
+	yamlLine     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)
+	wrongType    = regexp.MustCompile("^line (\\d+): cannot unmarshal (\\S+)(?: `.*`)? into (.+)$")
+	duplicateKey = regexp.MustCompile(`^line \d+: mapping key (".*") already defined at line (\d+)$`)
+)
+
+// yamlError rewrites a YAML syntax error as "source:line: ...". The YAML
+// parser often names the line where the enclosing block starts, so the
+// message says the mistake may be below it.
+func yamlError(source string, err error) error {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		return fmt.Errorf("%s:%s: invalid YAML (on this line or below): %s", source, m[1], m[2])
+	}
+	return fmt.Errorf("%s: invalid YAML: %s", source, strings.TrimPrefix(msg, "yaml: "))
+}
+
+// decodeError rewrites the errors of the strict decoding: unknown keys get
+// the list of known ones, and values of the wrong type are described
+// without quoting them.
+func (l *layout) decodeError(err error) error {
+	var te *yaml.TypeError
+	if !errors.As(err, &te) {
+		return yamlError(l.source, err)
+	}
+	errs := make([]error, 0, len(te.Errors))
+	for _, msg := range te.Errors {
+		errs = append(errs, l.typeError(msg))
+	}
+	return errors.Join(errs...)
+}
+
+// keysOf describes where each decoded type sits in the file.
+var keysOf = map[string]struct {
+	where string
+	typ   reflect.Type
+}{
+	"config.Config": {"at the top level", reflect.TypeFor[Config]()},
+	"config.Portal": {"in a portal", reflect.TypeFor[Portal]()},
+	"config.TLS":    {"in tls", reflect.TypeFor[TLS]()},
+}
+
+// wants describes the value each decoded type needs.
+var wants = map[string]string{
+	"time.Duration":   "a duration such as 15s or 1m",
+	"bool":            "true or false",
+	"string":          "a single value",
+	"[]config.Portal": `a list with one entry per portal, each starting with "- name:"`,
+	"config.Portal":   "a mapping of keys such as name: and url:",
+	"config.TLS":      "a mapping with ca_file: and insecure_skip_verify:",
+	"config.Config":   "a mapping with a portals: list",
+}
+
+// kinds names the YAML tags in messages.
+var kinds = map[string]string{
+	"!!str":   "a string",
+	"!!int":   "a number",
+	"!!float": "a number",
+	"!!bool":  "true or false",
+	"!!seq":   "a list",
+	"!!map":   "a mapping",
+	"!!null":  "empty",
+}
+
+// typeError rewrites one message of a yaml.TypeError. The value is never
+// quoted: it could be a key put in the wrong place.
+func (l *layout) typeError(msg string) error {
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		return fmt.Errorf("%s: %s", l.source, msg)
+	}
+	line, _ := strconv.Atoi(m[1])
+	where := l.source + ":" + m[1] + ": "
+	if label := l.portalAt(line); label != "" {
+		where += label + ": "
+	}
+
+	if f := unknownField.FindStringSubmatch(msg); f != nil {
+		key, typ := f[2], f[3]
+		if key == "api_key" {
+			return fmt.Errorf("%sapi_key is not supported: the API key is never written in the configuration file; put it in a file and give its path in api_key_file, or in an environment variable and give its name in api_key_env", where)
+		}
+		k, ok := keysOf[typ]
+		if !ok {
+			return fmt.Errorf("%sunknown key %q", where, key)
+		}
+		return fmt.Errorf("%sunknown key %q %s; the known keys are %s", where, key, k.where, strings.Join(yamlKeys(k.typ), ", "))
+	}
+
+	if t := wrongType.FindStringSubmatch(msg); t != nil {
+		want, ok := wants[t[3]]
+		if !ok {
+			want = "a value of type " + t[3]
+		}
+		got, ok := kinds[t[2]]
+		if !ok {
+			got = t[2]
+		}
+		return fmt.Errorf("%sexpected %s here, not %s", where, want, got)
+	}
+	if d := duplicateKey.FindStringSubmatch(msg); d != nil {
+		return fmt.Errorf("%skey %s is given twice (first at line %s): keep one", where, d[1], d[2])
+	}
+	return fmt.Errorf("%s%s", where, m[2])
+}
+
+// yamlKeys lists the YAML keys of the struct type t.
+func yamlKeys(t reflect.Type) []string {
+	keys := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		keys = append(keys, name)
+	}
+	return keys
+}

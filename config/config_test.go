@@ -1,0 +1,371 @@
+package config
+
+import (
+	"encoding/pem"
+	"errors"
+	"io/fs"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docspace-exporter/docspace_exporter/client"
+)
+
+// Secrets that must never show up in an error.
+const (
+	fileSecret   = "sk-file-secret-0123456789abcdef"
+	envSecret    = "sk-env-secret-fedcba9876543210"
+	inlineSecret = "sk-inline-secret-5555555555"
+)
+
+// fixture holds the files and environment a configuration refers to.
+type fixture struct {
+	dir      string
+	keyFile  string // holds fileSecret
+	emptyKey string // holds only white space
+	caFile   string // a PEM certificate
+	notPEM   string // a readable file that is no certificate
+}
+
+func newFixture(t *testing.T) fixture {
+	t.Helper()
+	dir := t.TempDir()
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	srv.Close()
+	f := fixture{
+		dir:      dir,
+		keyFile:  filepath.Join(dir, "main.key"),
+		emptyKey: filepath.Join(dir, "empty.key"),
+		caFile:   filepath.Join(dir, "ca.pem"),
+		notPEM:   filepath.Join(dir, "not.pem"),
+	}
+	write := func(path, content string) {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(f.keyFile, fileSecret+"\n")
+	write(f.emptyKey, " \n")
+	write(f.caFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	write(f.notPEM, "hello\n")
+	t.Setenv("DSX_TEST_KEY", " "+envSecret+"\n")
+	t.Setenv("DSX_EMPTY_KEY", "")
+	t.Setenv("DSX_UNSET_KEY", "")
+	os.Unsetenv("DSX_UNSET_KEY")
+	return f
+}
+
+// expand fills in the fixture's paths.
+func (f fixture) expand(s string) string {
+	return strings.NewReplacer(
+		"$KEYFILE", f.keyFile, "$EMPTYKEY", f.emptyKey, "$CAFILE", f.caFile,
+		"$NOTPEM", f.notPEM, "$DIR", f.dir,
+	).Replace(s)
+}
+
+// write stores a configuration file in the fixture's directory.
+func (f fixture) write(t *testing.T, name, content string) string {
+	t.Helper()
+	path := filepath.Join(f.dir, name)
+	if err := os.WriteFile(path, []byte(f.expand(content)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const goodYAML = `# DocSpace portals
+portals:
+  - name: main
+    url: https://portal.example.com/
+    api_key_file: $KEYFILE
+  - name: archive.2_b-c
+    url: http://docs.example.org:8080/docspace
+    api_key_env: DSX_TEST_KEY
+    dump: true
+    timezone: Europe/Berlin
+    timeout: 15s
+    tls: {ca_file: $CAFILE, insecure_skip_verify: true}
+`
+
+func TestParseGood(t *testing.T) {
+	f := newFixture(t)
+	cfg, err := Parse([]byte(f.expand(goodYAML)), "cfg.yml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	want := &Config{Portals: []Portal{
+		{Name: "main", URL: "https://portal.example.com/", APIKeyFile: f.keyFile},
+		{
+			Name: "archive.2_b-c", URL: "http://docs.example.org:8080/docspace", APIKeyEnv: "DSX_TEST_KEY",
+			Dump: true, Timezone: "Europe/Berlin", Timeout: 15 * time.Second,
+			TLS: TLS{CAFile: f.caFile, InsecureSkipVerify: true},
+		},
+	}}
+	if !reflect.DeepEqual(cfg, want) {
+		t.Fatalf("Parse:\n got %+v\nwant %+v", cfg, want)
+	}
+
+	if _, ok := cfg.Portal("nope"); ok {
+		t.Error(`Portal("nope") found a portal`)
+	}
+	main, ok := cfg.Portal("main")
+	if !ok || main != &cfg.Portals[0] {
+		t.Fatalf(`Portal("main") = %p, %v; want the first portal`, main, ok)
+	}
+	archive, ok := cfg.Portal("archive.2_b-c")
+	if !ok || archive != &cfg.Portals[1] {
+		t.Fatalf(`Portal("archive.2_b-c") = %p, %v; want the second portal`, archive, ok)
+	}
+
+	// Defaults: no timezone, the default timeout, no TLS settings.
+	loc, err := main.Location()
+	if loc != nil || err != nil {
+		t.Errorf("Location of a portal without timezone = %v, %v; want nil, nil", loc, err)
+	}
+	cc, err := main.ClientConfig(7*time.Second, "test/1")
+	if err != nil {
+		t.Fatalf("ClientConfig(main): %v", err)
+	}
+	if cc.URL != "https://portal.example.com/" || cc.Dump || cc.Timeout != 7*time.Second ||
+		cc.TLS != (client.TLSConfig{}) || cc.UserAgent != "test/1" {
+		t.Errorf("ClientConfig(main) = %+v", cc)
+	}
+	if _, ok := cc.Key.(*client.FileKey); !ok {
+		t.Errorf("ClientConfig(main).Key is a %T, want *client.FileKey", cc.Key)
+	}
+	if key, err := cc.Key.Key(); key != fileSecret || err != nil {
+		t.Errorf("main's key = %q, %v; want the file's content", key, err)
+	}
+	// The file key follows a rotated file.
+	if err := os.WriteFile(f.keyFile, []byte("sk-rotated-key-value\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if key, err := cc.Key.Key(); key != "sk-rotated-key-value" || err != nil {
+		t.Errorf("main's key after rotation = %q, %v; want the new content", key, err)
+	}
+
+	// Everything set.
+	loc, err = archive.Location()
+	if err != nil || loc == nil || loc.String() != "Europe/Berlin" {
+		t.Errorf("Location(archive) = %v, %v; want Europe/Berlin", loc, err)
+	}
+	cc, err = archive.ClientConfig(7*time.Second, "test/1")
+	if err != nil {
+		t.Fatalf("ClientConfig(archive): %v", err)
+	}
+	if cc.URL != "http://docs.example.org:8080/docspace" || !cc.Dump || cc.Timeout != 15*time.Second ||
+		cc.TLS != (client.TLSConfig{CAFile: f.caFile, InsecureSkipVerify: true}) {
+		t.Errorf("ClientConfig(archive) = %+v", cc)
+	}
+	if _, ok := cc.Key.(client.StaticKey); !ok {
+		t.Errorf("ClientConfig(archive).Key is a %T, want client.StaticKey", cc.Key)
+	}
+	if key, err := cc.Key.Key(); key != envSecret || err != nil {
+		t.Errorf("archive's key = %q, %v; want the variable's value", key, err)
+	}
+	if _, err := client.New(cc); err != nil {
+		t.Errorf("client.New(ClientConfig(archive)): %v", err)
+	}
+
+	// The key source is checked again when the client is built.
+	t.Setenv("DSX_TEST_KEY", "")
+	if _, err := archive.ClientConfig(time.Second, ""); err == nil ||
+		!strings.Contains(err.Error(), `portal "archive.2_b-c": the environment variable DSX_TEST_KEY (api_key_env) is unset or empty`) {
+		t.Errorf("ClientConfig with an emptied variable: %v", err)
+	}
+}
+
+func TestLoad(t *testing.T) {
+	f := newFixture(t)
+	path := f.write(t, "good.yml", goodYAML)
+	cfg, err := Load(path)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	if len(cfg.Portals) != 2 {
+		t.Errorf("Load: %d portals, want 2", len(cfg.Portals))
+	}
+
+	path = f.write(t, "bad.yml", "portals:\n  - name: main\n    url: ftp://x\n    api_key_file: $KEYFILE\n")
+	if _, err := Load(path); err == nil || !strings.HasPrefix(err.Error(), path+`:3: portal "main": `) {
+		t.Errorf("Load(bad.yml) = %v; want an error at %s:3", err, path)
+	}
+
+	missing := filepath.Join(f.dir, "missing.yml")
+	if _, err := Load(missing); err == nil || !strings.Contains(err.Error(), missing) || !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Load(missing.yml) = %v; want a not-exist error naming the file", err)
+	}
+}
+
+func TestParseBad(t *testing.T) {
+	// portal wraps the settings of one portal, starting at line 2.
+	portal := func(lines ...string) string {
+		return "portals:\n  - " + strings.Join(lines, "\n    ") + "\n"
+	}
+	const (
+		name = "name: main"
+		url  = "url: https://portal.example.com"
+		key  = "api_key_file: $KEYFILE"
+	)
+	tests := []struct {
+		name string
+		yaml string
+		want []string // all must be in the error
+	}{
+		{"empty file", "", []string{"cfg.yml: the file is empty"}},
+		{"only a comment", "# nothing\n", []string{"cfg.yml: the file is empty"}},
+		// The YAML parser names the line where the enclosing block starts.
+		{"syntax error", "portals:\n  - name: main\n    url: [https://x\n", []string{"cfg.yml:2: invalid YAML (on this line or below): did not find expected ',' or ']'"}},
+		{"tab indentation", "portals:\n  - name: main\n\turl: x\n", []string{"cfg.yml:2: invalid YAML (on this line or below): found a tab character"}},
+		{"bad token", "portals:\n  - name: main\n    url: @x\n", []string{"cfg.yml:3: invalid YAML (on this line or below): found character that cannot start any token"}},
+		{"two documents", portal(name, url, key) + "---\nportals: []\n", []string{"cfg.yml: has more than one YAML document"}},
+		{"not a mapping", "- main\n", []string{"cfg.yml:1: expected a mapping with a portals: list here, not a list"}},
+		{"portals not a list", "portals:\n  name: main\n", []string{`cfg.yml:2: expected a list with one entry per portal, each starting with "- name:" here, not a mapping`}},
+		{"portals a string", "portals: main\n", []string{`cfg.yml:1: expected a list with one entry per portal`, "here, not a string"}},
+		{"missing portals", "{}\n", []string{"cfg.yml:1: no portals: list: add one entry per DocSpace portal"}},
+		{"no portals key", "portals_:\n", []string{`cfg.yml:1: unknown key "portals_" at the top level; the known keys are portals`}},
+		{"null portals", "portals:\n", []string{"cfg.yml:1: portals is empty: add one entry per DocSpace portal"}},
+		{"empty portals", "portals: []\n", []string{"cfg.yml:1: portals is empty"}},
+
+		{"unknown top-level key", portal(name, url, key) + "scrape_interval: 1m\n", []string{
+			`cfg.yml:5: unknown key "scrape_interval" at the top level; the known keys are portals`,
+		}},
+		{"unknown portal key", portal(name, url, key, "dumpp: true"), []string{
+			`cfg.yml:5: portal "main": unknown key "dumpp" in a portal; the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls`,
+		}},
+		{"unknown tls key", portal(name, url, key, "tls:", "  ca_file: $CAFILE", "  insecure: true"), []string{
+			`cfg.yml:7: portal "main": unknown key "insecure" in tls; the known keys are ca_file, insecure_skip_verify`,
+		}},
+		{"unknown keys in two portals", portal(name, url, key, "foo: 1") + "  - name: second\n    bar: 2\n", []string{
+			`cfg.yml:5: portal "main": unknown key "foo" in a portal`,
+			`cfg.yml:7: portal "second": unknown key "bar" in a portal`,
+		}},
+		{"api_key given directly", portal(name, url, "api_key: "+inlineSecret), []string{
+			`cfg.yml:4: portal "main": api_key is not supported`, "api_key_file", "api_key_env",
+		}},
+		{"key twice", portal(name, url, key, "url: https://other.example.com"), []string{
+			`cfg.yml:5: portal "main": key "url" is given twice (first at line 3)`,
+		}},
+		{"timeout not a duration", portal(name, url, key, "timeout: "+inlineSecret), []string{
+			`cfg.yml:5: portal "main": expected a duration such as 15s or 1m here, not a string`,
+		}},
+		{"timeout a number", portal(name, url, key, "timeout: 15"), []string{
+			`cfg.yml:5: portal "main": expected a duration such as 15s or 1m here, not a number`,
+		}},
+		{"dump not a bool", portal(name, url, key, "dump: maybe"), []string{
+			`cfg.yml:5: portal "main": expected true or false here, not a string`,
+		}},
+		{"one-line portals", "portals:\n  - {name: main, url: 'https://x', api_key_env: DSX_TEST_KEY}\n  - {name: two, dump: 1}\n", []string{
+			`cfg.yml:3: portal "two": expected true or false here, not a number`,
+		}},
+		{"one-line portal too long a timeout", "portals:\n  - {name: main, url: 'https://x', api_key_env: DSX_TEST_KEY, timeout: 1h}\n", []string{
+			`cfg.yml:2: portal "main": timeout 1h0m0s is too long: at most 5m0s`,
+		}},
+		{"ca_file a list", portal(name, url, key, "tls: {ca_file: [a, b]}"), []string{
+			`cfg.yml:5: portal "main": expected a single value here, not a list`,
+		}},
+
+		{"missing name", portal(url, key), []string{`cfg.yml:2: portal #1: name is missing`, "/probe?target=<name>"}},
+		{"empty name", portal(`name: ""`, url, key), []string{`cfg.yml:2: portal #1: name is missing`}},
+		{"name is a URL", portal("name: https://x", url, key), []string{
+			`cfg.yml:2: portal #1: name "https://x" is not allowed: use letters, digits, '.', '_' and '-'`,
+		}},
+		{"name with slash", portal("name: a/b", url, key), []string{`cfg.yml:2: portal #1: name "a/b" is not allowed`}},
+		{"name starting with a dot", portal("name: .main", url, key), []string{`cfg.yml:2: portal #1: name ".main" is not allowed`}},
+		{"name with space", portal("name: my portal", url, key), []string{`cfg.yml:2: portal #1: name "my portal" is not allowed`}},
+		{"duplicate name", portal(name, url, key) + "  - " + name + "\n    " + url + "\n    " + key + "\n", []string{
+			`cfg.yml:5: portal "main": name "main" is already used by the portal at line 2: names must be unique`,
+		}},
+
+		{"missing url", portal(name, key), []string{`cfg.yml:2: portal "main": url is missing`}},
+		{"relative url", portal(name, "url: portal.example.com", key), []string{`cfg.yml:3: portal "main": portal URL "portal.example.com": must start with https://`}},
+		{"ftp url", portal(name, "url: ftp://portal.example.com", key), []string{`cfg.yml:3: portal "main": portal URL "ftp://portal.example.com": must start with https://`}},
+		{"url with user info", portal(name, "url: https://admin:"+inlineSecret+"@portal.example.com", key), []string{
+			`cfg.yml:3: portal "main": portal URL`, "must not contain a user name or password",
+		}},
+		{"url with query", portal(name, "url: https://portal.example.com/?a=b", key), []string{`cfg.yml:3: portal "main": portal URL`, "must not have a query"}},
+
+		{"both key sources", portal(name, url, key, "api_key_env: DSX_TEST_KEY"), []string{
+			`cfg.yml:4: portal "main": both api_key_file and api_key_env are set: keep only one`,
+		}},
+		{"no key source", portal(name, url), []string{
+			`cfg.yml:2: portal "main": no API key: set api_key_file to a file holding the key, or api_key_env to an environment variable holding it`,
+		}},
+		{"unset variable", portal(name, url, "api_key_env: DSX_UNSET_KEY"), []string{
+			`cfg.yml:4: portal "main": the environment variable DSX_UNSET_KEY (api_key_env) is unset or empty`,
+		}},
+		{"empty variable", portal(name, url, "api_key_env: DSX_EMPTY_KEY"), []string{
+			`cfg.yml:4: portal "main": the environment variable DSX_EMPTY_KEY (api_key_env) is unset or empty`,
+		}},
+		{"key in api_key_env", portal(name, url, "api_key_env: "+inlineSecret), []string{
+			`cfg.yml:4: portal "main": api_key_env must be the name of an environment variable`, "not the key itself",
+		}},
+		{"key in api_key_file", portal(name, url, "api_key_file: "+inlineSecret), []string{
+			`cfg.yml:4: portal "main": api_key_file must be the path of a file holding the API key, not the key itself`,
+		}},
+		{"empty key file", portal(name, url, "api_key_file: $EMPTYKEY"), []string{
+			`cfg.yml:4: portal "main": API key file $EMPTYKEY is empty`,
+		}},
+		{"missing key file", portal(name, url, "api_key_file: $DIR/nope.key"), []string{
+			`cfg.yml:4: portal "main": API key file: `, "$DIR/nope.key", "no such file",
+		}},
+		{"key file is a directory", portal(name, url, "api_key_file: $DIR"), []string{
+			`cfg.yml:4: portal "main": API key file: `, "is a directory",
+		}},
+
+		{"bad timezone", portal(name, url, key, "timezone: Mars/Olympus_Mons"), []string{
+			`cfg.yml:5: portal "main": timezone: unknown time zone Mars/Olympus_Mons; use an IANA name such as Europe/Berlin or UTC`,
+		}},
+		{"zero timeout", portal(name, url, key, "timeout: 0s"), []string{`cfg.yml:5: portal "main": timeout must be positive, e.g. 15s`}},
+		{"negative timeout", portal(name, url, key, "timeout: -5s"), []string{`cfg.yml:5: portal "main": timeout must be positive`}},
+		{"timeout too long", portal(name, url, key, "timeout: 6m"), []string{`cfg.yml:5: portal "main": timeout 6m0s is too long: at most 5m0s`}},
+		{"missing ca_file", portal(name, url, key, "tls:", "  ca_file: $DIR/nope.pem"), []string{
+			`cfg.yml:6: portal "main": tls.ca_file: `, "$DIR/nope.pem", "no such file",
+		}},
+		{"ca_file not PEM", portal(name, url, key, "tls: {ca_file: $NOTPEM}"), []string{
+			`cfg.yml:5: portal "main": tls.ca_file $NOTPEM: no PEM certificate found`,
+		}},
+
+		{"portals from a merge key", "<<: {portals: [{name: main, url: 'https://x', api_key_env: DSX_UNSET_KEY, timeout: -1s}]}\n", []string{
+			`cfg.yml:1: portal "main": the environment variable DSX_UNSET_KEY (api_key_env) is unset or empty`,
+			`cfg.yml:1: portal "main": timeout must be positive`,
+		}},
+		{"every problem reported", portal("name: a/b", "url: ftp://x", "timeout: 0s") + "  - " + name + "\n    timezone: Nowhere\n", []string{
+			`cfg.yml:2: portal #1: name "a/b" is not allowed`,
+			`cfg.yml:3: portal #1: portal URL "ftp://x"`,
+			`cfg.yml:2: portal #1: no API key`,
+			`cfg.yml:4: portal #1: timeout must be positive`,
+			`cfg.yml:5: portal "main": url is missing`,
+			`cfg.yml:5: portal "main": no API key`,
+			`cfg.yml:6: portal "main": timezone: unknown time zone Nowhere`,
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			cfg, err := Parse([]byte(f.expand(tt.yaml)), "cfg.yml")
+			if err == nil {
+				t.Fatalf("Parse succeeded with %+v; want an error", cfg)
+			}
+			if cfg != nil {
+				t.Errorf("Parse returned a configuration with its error: %+v", cfg)
+			}
+			msg := err.Error()
+			for _, want := range tt.want {
+				if want = f.expand(want); !strings.Contains(msg, want) {
+					t.Errorf("error does not contain %q:\n%s", want, msg)
+				}
+			}
+			for _, secret := range []string{fileSecret, envSecret, inlineSecret, inlineSecret[:10]} {
+				if strings.Contains(msg, secret) {
+					t.Errorf("error contains the secret %q:\n%s", secret, msg)
+				}
+			}
+		})
+	}
+}

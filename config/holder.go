@@ -1,0 +1,106 @@
+package config
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+var (
+	reloadSuccessDesc = prometheus.NewDesc(
+		"docspace_exporter_config_last_reload_successful",
+		"Whether the last load of the configuration file succeeded (1) or failed (0); after a failure the previous configuration stays in use.",
+		nil, nil,
+	)
+	reloadTimeDesc = prometheus.NewDesc(
+		"docspace_exporter_config_last_reload_success_timestamp_seconds",
+		"Time of the last successful load of the configuration file, in seconds since the Unix epoch.",
+		nil, nil,
+	)
+)
+
+// Holder keeps the configuration file's current content, as the value build
+// makes of it (e.g. one client per portal). Reload reads the file again and
+// swaps the new value in only when the file is valid and build succeeds, so a
+// bad edit never replaces a working configuration.
+//
+// A Holder is a prometheus.Collector of
+// docspace_exporter_config_last_reload_successful and
+// docspace_exporter_config_last_reload_success_timestamp_seconds.
+type Holder[T any] struct {
+	path  string
+	build func(*Config) (T, error)
+	now   func() time.Time
+
+	reloading sync.Mutex // serialises Reload, and so the calls of build
+
+	mu          sync.RWMutex
+	value       T
+	ok          bool
+	lastSuccess time.Time
+}
+
+// NewHolder loads the configuration file at path and builds its value; it
+// fails when either fails. build is called with every valid configuration
+// loaded, never concurrently, so it may keep what it built last time (e.g.
+// to reuse the client of a portal whose settings did not change).
+func NewHolder[T any](path string, build func(*Config) (T, error)) (*Holder[T], error) {
+	h := &Holder[T]{path: path, build: build, now: time.Now}
+	if err := h.Reload(); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+// Reload loads the configuration file again. When the file is invalid or
+// build fails, it returns the error and the current value stays in use.
+func (h *Holder[T]) Reload() error {
+	h.reloading.Lock()
+	defer h.reloading.Unlock()
+
+	cfg, err := Load(h.path)
+	var value T
+	if err == nil {
+		value, err = h.build(cfg)
+		if err != nil {
+			err = fmt.Errorf("%s: %w", h.path, err)
+		}
+	}
+
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ok = err == nil
+	if err != nil {
+		return err
+	}
+	h.value, h.lastSuccess = value, h.now()
+	return nil
+}
+
+// Current returns the value built from the last valid configuration.
+func (h *Holder[T]) Current() T {
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.value
+}
+
+// Describe implements prometheus.Collector.
+func (h *Holder[T]) Describe(ch chan<- *prometheus.Desc) {
+	ch <- reloadSuccessDesc
+	ch <- reloadTimeDesc
+}
+
+// Collect implements prometheus.Collector.
+func (h *Holder[T]) Collect(ch chan<- prometheus.Metric) {
+	h.mu.RLock()
+	ok, last := h.ok, h.lastSuccess
+	h.mu.RUnlock()
+	success := 0.0
+	if ok {
+		success = 1
+	}
+	ch <- prometheus.MustNewConstMetric(reloadSuccessDesc, prometheus.GaugeValue, success)
+	ch <- prometheus.MustNewConstMetric(reloadTimeDesc, prometheus.GaugeValue, float64(last.UnixNano())/1e9)
+}
