@@ -1,0 +1,2 @@
+// Package examples holds deployment examples; its tests check them.
+package examples

@@ -1,0 +1,154 @@
+#!/usr/bin/env bash
+# Runs scripts/release.sh into a temporary directory and checks its output:
+# the three archives with the expected layout, sha256sums.txt, the version
+# and revision injected into the binary, and static binaries for the right
+# architectures (file(1) and the build settings Go records in the binary).
+#
+# Usage: bash scripts/test-release.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+readonly NAME=docspace_exporter
+readonly TEST_VERSION=0.0.0-releasetest
+
+passed=0
+failed=0
+pass() {
+	echo "PASS: $*"
+	passed=$((passed + 1))
+}
+fail() {
+	echo "FAIL: $*"
+	failed=$((failed + 1))
+}
+fatal() {
+	echo "FAIL: $*"
+	failed=$((failed + 1))
+	exit 1
+}
+
+tmp=""
+cleanup() {
+	local rc=$?
+	[[ -n $tmp ]] && rm -rf "$tmp"
+	echo "test-release: $passed passed, $failed failed"
+	if ((rc == 0 && failed > 0)); then
+		rc=1
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! command -v file >/dev/null 2>&1; then
+	echo "installing file"
+	if ! { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq file >/dev/null; }; then
+		fatal "cannot install file"
+	fi
+fi
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+	PATH=/usr/local/go/bin:$PATH
+fi
+command -v go >/dev/null 2>&1 || fatal "go is not installed (expected at /usr/local/go)"
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/$NAME-release-test.XXXXXX")
+dist=$tmp/dist
+revision=$(git rev-parse HEAD)
+
+start=$SECONDS
+if DIST_DIR=$dist timeout 1200 bash scripts/release.sh "$TEST_VERSION" >"$tmp/release.log" 2>&1; then
+	pass "scripts/release.sh $TEST_VERSION in $((SECONDS - start))s"
+else
+	cat "$tmp/release.log"
+	fatal "scripts/release.sh $TEST_VERSION failed"
+fi
+
+# arch  file(1) must say  GOARCH  GOARM
+expected=(
+	"amd64|ELF 64-bit LSB executable, x86-64|amd64|"
+	"arm64|ELF 64-bit LSB executable, ARM aarch64|arm64|"
+	"armv7|ELF 32-bit LSB executable, ARM, EABI5|arm|7"
+)
+want_archives=()
+for e in "${expected[@]}"; do
+	IFS='|' read -r arch machine goarch goarm <<<"$e"
+	dir=$NAME-$TEST_VERSION.linux-$arch
+	archive=$dir.tar.gz
+	want_archives+=("$archive")
+	if [[ ! -f $dist/$archive ]]; then
+		fail "$archive is missing"
+		continue
+	fi
+	listing=$(tar -tzf "$dist/$archive" | sort)
+	if grep -qxF "$dir/$NAME" <<<"$listing" && grep -qxF "$dir/README.md" <<<"$listing" &&
+		! grep -qv "^$dir/" <<<"$listing"; then
+		pass "$archive holds $dir/ with the binary and README.md"
+	else
+		fail "$archive: unexpected contents: $(tr '\n' ' ' <<<"$listing")"
+	fi
+	mkdir -p "$tmp/x"
+	tar -C "$tmp/x" -xzf "$dist/$archive"
+	bin=$tmp/x/$dir/$NAME
+	desc=$(file -b "$bin")
+	if [[ $desc == "$machine"* && $desc == *"statically linked"* ]]; then
+		pass "$arch: ${desc%%, Go BuildID*}"
+	else
+		fail "$arch: file says '$desc', want '$machine ... statically linked'"
+	fi
+	info=$(go version -m "$bin")
+	settings=$(awk '$1 == "build" { print $2 }' <<<"$info")
+	want_settings=("CGO_ENABLED=0" "GOOS=linux" "GOARCH=$goarch" "-trimpath=true")
+	if [[ -n $goarm ]]; then
+		want_settings+=("GOARM=$goarm")
+	fi
+	missing=()
+	for s in "${want_settings[@]}"; do
+		grep -qxF -- "$s" <<<"$settings" || missing+=("$s")
+	done
+	if ((${#missing[@]} == 0)); then
+		pass "$arch: built with ${want_settings[*]}"
+	else
+		fail "$arch: build settings lack ${missing[*]}: $(tr '\n' ' ' <<<"$settings")"
+	fi
+done
+
+extra=$(cd "$dist" && find . -maxdepth 1 -type f ! -name sha256sums.txt -printf '%f\n' | sort)
+if [[ $extra == "$(printf '%s\n' "${want_archives[@]}" | sort)" ]]; then
+	pass "dist holds exactly the three archives and sha256sums.txt"
+else
+	fail "dist holds: $(tr '\n' ' ' <<<"$extra")"
+fi
+
+if [[ -f $dist/sha256sums.txt ]] && (cd "$dist" && sha256sum --strict -c sha256sums.txt) >"$tmp/sum.log" 2>&1 &&
+	[[ $(wc -l <"$dist/sha256sums.txt") -eq 3 ]]; then
+	pass "sha256sum -c sha256sums.txt: $(tr '\n' ' ' <"$tmp/sum.log")"
+else
+	cat "$tmp/sum.log" 2>/dev/null || true
+	fail "sha256sums.txt is missing, incomplete or does not match"
+fi
+
+bin=$tmp/x/$NAME-$TEST_VERSION.linux-amd64/$NAME
+if [[ -x $bin ]] && out=$("$bin" --version 2>&1); then
+	if [[ $out == *"version $TEST_VERSION "* && $out == *"revision: $revision"* && $out == *"build date:"*Z* ]]; then
+		pass "amd64 --version: $(head -n 1 <<<"$out")"
+	else
+		fail "amd64 --version lacks version $TEST_VERSION, revision $revision or a build date: $out"
+	fi
+else
+	fail "the amd64 binary does not run --version"
+fi
+
+# Without an argument the version comes from git describe (no leading v).
+described=$(git describe --tags --always --dirty)
+described=${described#v}
+if DIST_DIR=$tmp/dist-default PLATFORMS=linux/amd64 SOURCE_DATE_EPOCH=1700000000 \
+	timeout 600 bash scripts/release.sh >"$tmp/release-default.log" 2>&1 &&
+	[[ -f $tmp/dist-default/$NAME-$described.linux-amd64.tar.gz ]]; then
+	pass "without an argument the version is git describe: $described"
+else
+	cat "$tmp/release-default.log"
+	fail "without an argument: no $NAME-$described.linux-amd64.tar.gz"
+fi
+
+((failed == 0)) || exit 1

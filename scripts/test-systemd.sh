@@ -1,0 +1,265 @@
+#!/usr/bin/env bash
+# Checks the systemd units in examples/systemd/:
+#   - `systemd-analyze verify` accepts them and prints nothing (systemd
+#     ignores unknown or misspelled keys with only a warning, so any output
+#     fails), in a temporary root holding the built binary where ExecStart
+#     points, so nothing is installed on this machine;
+#   - `systemd-analyze security --offline` rates the service's exposure at
+#     2.0 or less;
+#   - the hardening settings, LoadCredential= and the key flag are there;
+#   - the ExecStart line, expanded as systemd would with the example
+#     environment file and a credentials directory, runs the exporter as an
+#     unprivileged user against a fake portal and a scrape gives docspace_up 1.
+# systemd need not be running (it is not PID 1 in a container).
+#
+# Usage: bash scripts/test-systemd.sh
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+readonly UNIT_DIR=examples/systemd
+readonly SERVICE=docspace_exporter.service
+readonly SOCKET=docspace_exporter.socket
+readonly DEFAULTS=docspace_exporter.default
+readonly MAX_EXPOSURE=20 # systemd-analyze security --threshold: exposure 2.0
+readonly KEY="sk-fake-systemd-test-$$" # a fake key, accepted only by the fake portal
+
+passed=0
+failed=0
+pass() {
+	echo "PASS: $*"
+	passed=$((passed + 1))
+}
+fail() {
+	echo "FAIL: $*"
+	failed=$((failed + 1))
+}
+fatal() {
+	echo "FAIL: $*"
+	failed=$((failed + 1))
+	exit 1
+}
+
+tmp=""
+pids=()
+cleanup() {
+	local rc=$?
+	set +e
+	for pid in "${pids[@]}"; do
+		kill "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+	done
+	[[ -n $tmp ]] && rm -rf "$tmp"
+	echo "test-systemd: $passed passed, $failed failed"
+	if ((rc == 0 && failed > 0)); then
+		rc=1
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ensure_tools CMD:PACKAGE...: installs the Debian packages of missing commands.
+ensure_tools() {
+	local missing=() pair
+	for pair in "$@"; do
+		command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+	done
+	((${#missing[@]} == 0)) && return 0
+	echo "installing ${missing[*]}"
+	if ! { apt-get update -qq >/dev/null &&
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
+		fatal "cannot install ${missing[*]}"
+	fi
+}
+ensure_tools systemd-analyze:systemd curl:curl ss:iproute2 setpriv:util-linux
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+	PATH=/usr/local/go/bin:$PATH
+fi
+command -v go >/dev/null 2>&1 || fatal "go is not installed (expected at /usr/local/go)"
+
+for f in "$SERVICE" "$SOCKET" "$DEFAULTS"; do
+	[[ -f $UNIT_DIR/$f ]] || fatal "$UNIT_DIR/$f is missing"
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/docspace-systemd-test.XXXXXX")
+chmod 0755 "$tmp"
+root=$tmp/root
+
+# --- systemd-analyze verify in a temporary root ---------------------------------
+
+exec_path=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$UNIT_DIR/$SERVICE")
+[[ $exec_path == /* ]] || fatal "no absolute ExecStart= path in $SERVICE"
+mkdir -p "$root/etc/systemd/system" "$root/usr/lib/systemd" "$root$(dirname "$exec_path")"
+go build -o "$root$exec_path" . || fatal "cannot build the exporter"
+# The units verify resolves dependencies against (sysinit.target, ...).
+system_units=""
+for d in /usr/lib/systemd/system /lib/systemd/system; do
+	if [[ -f $d/sysinit.target ]]; then
+		system_units=$d
+		break
+	fi
+done
+[[ -n $system_units ]] || fatal "no systemd system units (sysinit.target) on this machine"
+cp -a "$system_units" "$root/usr/lib/systemd/"
+cp "$UNIT_DIR/$SERVICE" "$UNIT_DIR/$SOCKET" "$root/etc/systemd/system/"
+
+# verify UNIT...: runs systemd-analyze verify in the temporary root; prints its output.
+verify() {
+	(cd "$root/etc/systemd/system" &&
+		timeout 60 systemd-analyze verify --root="$root" --man=no --generators=no "$@" 2>&1)
+}
+if out=$(verify "$SERVICE" "$SOCKET") && [[ -z $out ]]; then
+	pass "systemd-analyze verify $SERVICE $SOCKET: no errors, no warnings"
+else
+	fail "systemd-analyze verify $SERVICE $SOCKET:"
+	printf '%s\n' "$out"
+fi
+
+# The check above must catch what systemd only warns about: a misspelled key.
+cp "$root/etc/systemd/system/$SERVICE" "$tmp/$SERVICE.orig"
+sed -i 's/^ProtectSystem=strict$/ProtectSystem=strict\nProtectSytem=strict/' "$root/etc/systemd/system/$SERVICE"
+if out=$(verify "$SERVICE") && [[ -z $out ]]; then
+	fail "systemd-analyze verify printed nothing for a misspelled key: the check above proves nothing"
+else
+	pass "systemd-analyze verify warns about a misspelled key ($(head -n 1 <<<"$out" | sed 's/.*: //'))"
+fi
+cp "$tmp/$SERVICE.orig" "$root/etc/systemd/system/$SERVICE"
+
+# ExecStart must point at an existing executable: verify says so when it does not.
+mv "$root$exec_path" "$tmp/exporter"
+if out=$(verify "$SERVICE") && [[ -z $out ]]; then
+	fail "systemd-analyze verify accepts a missing $exec_path"
+else
+	pass "systemd-analyze verify checks that $exec_path exists"
+fi
+mv "$tmp/exporter" "$root$exec_path"
+
+if out=$(timeout 60 systemd-analyze security --offline=yes --root="$root" --threshold="$MAX_EXPOSURE" \
+	--no-pager "$root/etc/systemd/system/$SERVICE" 2>&1); then
+	pass "systemd-analyze security: $(grep -o 'Overall exposure level.*' <<<"$out")"
+else
+	fail "systemd-analyze security: exposure above $((MAX_EXPOSURE / 10)).$((MAX_EXPOSURE % 10)):"
+	printf '%s\n' "$out" | grep -v '^✓' | tail -n 40
+fi
+
+# --- the settings the README promises --------------------------------------------
+
+required=(
+	'DynamicUser=yes'
+	'LoadCredential=api-key:/etc/docspace_exporter/api-key'
+	'EnvironmentFile=-/etc/default/docspace_exporter'
+	'Restart=on-failure'
+	'CapabilityBoundingSet='
+	'AmbientCapabilities='
+	'NoNewPrivileges=yes'
+	'ProtectSystem=strict'
+	'ProtectHome=yes'
+	'PrivateTmp=yes'
+	'PrivateDevices=yes'
+	'ProtectKernelTunables=yes'
+	'ProtectKernelModules=yes'
+	'ProtectKernelLogs=yes'
+	'ProtectControlGroups=yes'
+	'RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX'
+	'RestrictNamespaces=yes'
+	'RestrictSUIDSGID=yes'
+	'LockPersonality=yes'
+	'MemoryDenyWriteExecute=yes'
+	'SystemCallArchitectures=native'
+	'SystemCallFilter=@system-service'
+)
+missing=()
+for line in "${required[@]}"; do
+	grep -qxF -- "$line" "$UNIT_DIR/$SERVICE" || missing+=("$line")
+done
+if ((${#missing[@]} == 0)); then
+	pass "$SERVICE has all ${#required[@]} required settings (DynamicUser, LoadCredential, hardening)"
+else
+	fail "$SERVICE lacks: ${missing[*]}"
+fi
+exec_line=$(grep '^ExecStart=' "$UNIT_DIR/$SERVICE")
+# shellcheck disable=SC2016 # systemd's variable, not the shell's
+if [[ $exec_line == *' --docspace.api-key-file=${CREDENTIALS_DIRECTORY}/api-key'* && $exec_line == *' $ARGS'* ]]; then
+	pass "ExecStart reads the key from \${CREDENTIALS_DIRECTORY}/api-key and takes \$ARGS"
+else
+	fail "ExecStart does not read the key from \${CREDENTIALS_DIRECTORY}/api-key or lacks \$ARGS: $exec_line"
+fi
+if grep -q '^ListenStream=9977$' "$UNIT_DIR/$SOCKET"; then
+	pass "$SOCKET listens on 9977"
+else
+	fail "$SOCKET does not listen on 9977"
+fi
+if grep -qE '^DOCSPACE_URL=https://' "$UNIT_DIR/$DEFAULTS" && ! grep -qiE '^[^#]*(sk-|API_KEY=)' "$UNIT_DIR/$DEFAULTS"; then
+	pass "$DEFAULTS sets DOCSPACE_URL and holds no key"
+else
+	fail "$DEFAULTS must set DOCSPACE_URL=https://... and hold no API key"
+fi
+
+# --- the ExecStart line, run as systemd would run it ------------------------------
+
+free_port() {
+	local port _
+	for _ in $(seq 200); do
+		port=$((20000 + RANDOM % 30000))
+		if [[ -z $(ss -Htln "sport = :$port") ]]; then
+			echo "$port"
+			return 0
+		fi
+	done
+	return 1
+}
+wait_http() {
+	local _
+	for _ in $(seq 60); do
+		curl -fsS --max-time 2 -o /dev/null "$1" 2>/dev/null && return 0
+		sleep 0.5
+	done
+	return 1
+}
+
+go build -o "$tmp/fakedocspace" ./cmd/fakedocspace || fatal "cannot build ./cmd/fakedocspace"
+portal_port=$(free_port) || fatal "no free port"
+"$tmp/fakedocspace" --listen-address="127.0.0.1:$portal_port" --key="$KEY" 2>"$tmp/fake.log" &
+pids+=($!)
+wait_http "http://127.0.0.1:$portal_port/" || fatal "the fake portal did not start"
+listen_port=$(free_port) || fatal "no free port"
+while [[ $listen_port == "$portal_port" ]]; do listen_port=$(free_port); done
+
+# The credentials directory systemd makes: the key readable by the service user only.
+creds=$tmp/credentials
+mkdir -m 0500 "$creds"
+printf '%s\n' "$KEY" >"$creds/api-key"
+chmod 0400 "$creds/api-key"
+chown -R 65534:65534 "$creds"
+
+# The example environment file, pointed at the fake portal, with extra ARGS.
+sed -e "s|^DOCSPACE_URL=.*|DOCSPACE_URL=http://127.0.0.1:$portal_port|" \
+	-e "s|^ARGS=.*|ARGS=\"--web.listen-address=127.0.0.1:$listen_port --log.level=debug\"|" \
+	"$UNIT_DIR/$DEFAULTS" >"$tmp/default"
+url=$(sed -n 's/^DOCSPACE_URL=//p' "$tmp/default")
+args=$(sed -n 's/^ARGS="\(.*\)"$/\1/p' "$tmp/default")
+# systemd: ${VAR} is one word, $VAR is split at whitespace.
+cmdline=${exec_line#ExecStart=}
+cmdline=${cmdline//\$\{CREDENTIALS_DIRECTORY\}/$creds}
+cmdline=${cmdline//\$ARGS/$args}
+cmdline=${cmdline/#"$exec_path"/"$root$exec_path"}
+read -r -a argv <<<"$cmdline"
+echo "running as 65534:65534: DOCSPACE_URL=$url ${argv[*]}"
+env -i PATH=/usr/bin:/bin DOCSPACE_URL="$url" CREDENTIALS_DIRECTORY="$creds" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs -- "${argv[@]}" 2>"$tmp/exporter.log" &
+pids+=($!)
+if wait_http "http://127.0.0.1:$listen_port/-/healthy"; then
+	up=$(curl -fsS --max-time 20 "http://127.0.0.1:$listen_port/metrics" | awk '$1 ~ /^docspace_up({.*})?$/ { print $2 }' || true)
+	if [[ $up == 1 ]]; then
+		pass "ExecStart with the example environment file and a credential: docspace_up 1"
+	else
+		fail "ExecStart with the example environment file and a credential: docspace_up '$up'"
+		tail -n 20 "$tmp/exporter.log"
+	fi
+else
+	fail "the exporter started by the ExecStart line did not answer; its log:"
+	tail -n 20 "$tmp/exporter.log"
+fi
+
+((failed == 0)) || exit 1
