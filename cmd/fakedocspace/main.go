@@ -92,10 +92,11 @@ func main() {
 }
 
 // dailySchedule is a daily 03:00 (UTC) schedule whose last backup started
-// daysLate days before the most recent slot: 0 is on time, more is overdue.
+// 4 minutes after a slot, daysLate days before the most recent slot that is
+// at least 5 minutes past: 0 is on time, more is overdue.
 func dailySchedule(now time.Time, daysLate int) string {
 	slot := time.Date(now.Year(), now.Month(), now.Day(), 3, 0, 0, 0, time.UTC)
-	if slot.After(now) {
+	if slot.After(now.Add(-5 * time.Minute)) {
 		slot = slot.AddDate(0, 0, -1)
 	}
 	last := slot.AddDate(0, 0, -daysLate).Add(4 * time.Minute)

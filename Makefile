@@ -1,0 +1,58 @@
+# docspace_exporter. `make test` installs what the tests need (Debian,
+# as root) and runs every test; CI runs exactly that (.ci/run).
+
+GO          ?= go
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH      ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_DATE  ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
+VERSION_PKG := github.com/prometheus/common/version
+LDFLAGS     := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
+               -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(USER)@$(shell hostname) \
+               -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
+STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+
+.PHONY: all build test deps lint unit e2e packaging bench load demo release clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o docspace_exporter .
+
+## test: everything CI runs: set-up, lint, unit tests with -race, end to end, packaging.
+test: deps lint unit e2e packaging
+
+deps:
+	bash scripts/install-deps.sh
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(STATICCHECK) ./...
+	shellcheck scripts/*.sh .ci/run
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+e2e:
+	$(GO) test -count=1 -tags e2e -run E2E -v ./e2e/
+
+packaging:
+	bash scripts/test-release.sh
+	bash scripts/test-systemd.sh
+	bash scripts/test-container.sh
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem -count 6 ./collector
+
+load:
+	bash scripts/load.sh
+
+demo:
+	bash scripts/demo.sh
+
+release:
+	bash scripts/release.sh $(VERSION)
+
+clean:
+	rm -rf docspace_exporter dist
