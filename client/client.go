@@ -110,6 +110,10 @@ func New(cfg Config) (*Client, error) {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsConfig
 	transport.MaxIdleConnsPerHost = 8
+	// Requests and answers are small; an exporter probing many portals
+	// keeps two connections per portal open, so small buffers add up.
+	transport.ReadBufferSize = 2 << 10
+	transport.WriteBufferSize = 1 << 10
 	timeout := cfg.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
