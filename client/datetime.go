@@ -9,14 +9,19 @@ import (
 // Layouts DocSpace uses for a plain DateTime: MySQL-backed portals write UTC
 // without an offset ("2026-06-29T02:07:31"), PostgreSQL-backed ones add "Z"
 // and fractional seconds. Anything with an RFC 3339 offset is accepted too.
-var dateTimeLayouts = []struct {
-	layout string
-	utc    bool
-}{
-	{time.RFC3339Nano, false},
-	{"2006-01-02T15:04:05.999999999", true},
-	{"2006-01-02 15:04:05.999999999Z07:00", false},
-	{"2006-01-02 15:04:05.999999999", true},
+var (
+	layoutsWithOffset    = []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999Z07:00"}
+	layoutsWithoutOffset = []string{"2006-01-02T15:04:05.999999999", "2006-01-02 15:04:05.999999999"} // UTC
+)
+
+// hasOffset reports whether a date and time ends in an offset: Z, or
+// +hh:mm or -hh:mm after the time of day.
+func hasOffset(s string) bool {
+	if strings.HasSuffix(s, "Z") {
+		return true
+	}
+	t := strings.LastIndexAny(s, "T ")
+	return t >= 0 && strings.ContainsAny(s[t:], "+-")
 }
 
 // ParseDateTime parses a DocSpace DateTime such as lastBackupTime. A value
@@ -28,14 +33,12 @@ func ParseDateTime(s string) (time.Time, error) {
 	if s == "-infinity" {
 		return time.Time{}, nil
 	}
-	for _, l := range dateTimeLayouts {
-		var t time.Time
-		var err error
-		if l.utc {
-			t, err = time.ParseInLocation(l.layout, s, time.UTC)
-		} else {
-			t, err = time.Parse(l.layout, s)
-		}
+	layouts := layoutsWithoutOffset
+	if hasOffset(s) {
+		layouts = layoutsWithOffset
+	}
+	for _, layout := range layouts {
+		t, err := time.ParseInLocation(layout, s, time.UTC)
 		if err == nil {
 			if t.Year() <= 1 {
 				return time.Time{}, nil

@@ -21,7 +21,7 @@ import (
 type Collector struct {
 	ctx    context.Context
 	portal *Portal
-	logger *slog.Logger
+	logger *slog.Logger // use log(), which names the portal
 	// err, when set, is reported as a failed scrape without calling DocSpace
 	// (e.g. an invalid scrape timeout header).
 	err error
@@ -31,7 +31,13 @@ type Collector struct {
 
 // New returns a Collector for one scrape of portal, bound to ctx.
 func New(ctx context.Context, portal *Portal, logger *slog.Logger) *Collector {
-	return &Collector{ctx: ctx, portal: portal, logger: logger.With("portal", portal.Name), now: time.Now}
+	return &Collector{ctx: ctx, portal: portal, logger: logger, now: time.Now}
+}
+
+// log returns the logger, with the portal's name. Built on demand: most
+// scrapes log nothing.
+func (c *Collector) log() *slog.Logger {
+	return c.logger.With("portal", c.portal.Name)
 }
 
 // Describe implements prometheus.Collector.
@@ -57,12 +63,22 @@ func timed[T any](f func() (T, error)) result[T] {
 // Collect implements prometheus.Collector. It makes the scrape's calls to
 // DocSpace concurrently, then sends the metrics.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	for _, s := range c.collect() {
+		ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, s.value, s.labels...)
+	}
+}
+
+// collect makes the scrape's calls to DocSpace concurrently and returns the
+// samples. Collect sends them as metrics; Serve encodes them directly.
+func (c *Collector) collect() samples {
+	var out samples
+	ch := &out
 	if c.err != nil {
-		c.logger.Error("DocSpace scrape failed", "err", c.err)
+		c.log().Error("DocSpace scrape failed", "err", c.err)
 		gauge(ch, upDesc, 0)
 		gauge(ch, statusCodeDesc, 0)
 		gauge(ch, durationDesc, 0)
-		return
+		return out
 	}
 	start := time.Now()
 	var (
@@ -75,7 +91,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 		wg.Go(func() { progress = timed(func() (*client.Progress, error) { return p.client.BackupProgress(c.ctx) }) })
 	}
 	if p.timezone != nil {
-		wg.Go(func() { location = p.timezone.get(c.ctx, c.logger) })
+		wg.Go(func() { location = p.timezone.get(c.ctx, c.log) })
 	}
 	schedule := timed(func() (*client.Schedule, error) { return p.client.BackupSchedule(c.ctx) })
 	wg.Wait()
@@ -100,9 +116,10 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	if p.timezone != nil {
 		collectorMetrics(ch, "settings", location.err, location.duration)
 	}
+	return out
 }
 
-func collectorMetrics(ch chan<- prometheus.Metric, name string, err error, d time.Duration) {
+func collectorMetrics(ch *samples, name string, err error, d time.Duration) {
 	gauge(ch, collectorSuccessDesc, boolValue(err == nil), name)
 	gauge(ch, collectorDurationDesc, d.Seconds(), name)
 }
@@ -113,10 +130,10 @@ func (c *Collector) logFailure(call string, err error) {
 	if errors.As(err, &e) {
 		attrs = append(attrs, "kind", e.Kind.String(), "status_code", e.StatusCode)
 	}
-	c.logger.Error("DocSpace scrape failed", attrs...)
+	c.log().Error("DocSpace scrape failed", attrs...)
 }
 
-func (c *Collector) collectSchedule(ch chan<- prometheus.Metric, s *client.Schedule, loc *time.Location) {
+func (c *Collector) collectSchedule(ch *samples, s *client.Schedule, loc *time.Location) {
 	if s == nil {
 		gauge(ch, configuredDesc, 0)
 		return
@@ -147,14 +164,14 @@ func (c *Collector) collectSchedule(ch chan<- prometheus.Metric, s *client.Sched
 	cron := nextbackup.Cron{Period: nextbackup.Period(*s.Period), Hour: *s.Hour, Day: *s.Day}
 	next, interval, err := nextbackup.Next(cron, s.LastBackup, c.now(), loc)
 	if err != nil {
-		c.logger.Warn("cannot compute the next scheduled backup", "err", err)
+		c.log().Warn("cannot compute the next scheduled backup", "err", err)
 		return
 	}
 	gauge(ch, nextBackupDesc, unixSeconds(next))
 	gauge(ch, intervalDesc, interval.Seconds())
 }
 
-func (c *Collector) collectProgress(ch chan<- prometheus.Metric, t *client.Progress) {
+func (c *Collector) collectProgress(ch *samples, t *client.Progress) {
 	if t == nil {
 		gauge(ch, taskRunningDesc, 0)
 		return
@@ -163,7 +180,7 @@ func (c *Collector) collectProgress(ch chan<- prometheus.Metric, t *client.Progr
 	gauge(ch, taskProgressDesc, float64(t.Percent)/100)
 	gauge(ch, taskFailedDesc, boolValue(t.Failed()))
 	if t.Failed() {
-		c.portal.logTaskFailure(c.logger, t)
+		c.portal.logTaskFailure(c.log(), t)
 	}
 }
 

@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
@@ -10,27 +12,44 @@ const namespace = "docspace"
 
 // familyOf maps each Desc to the name and help of its metric family, for
 // the encoder in handler.go. Every Desc is made by desc and is a gauge.
-var familyOf = map[*prometheus.Desc]family{}
+var familyOf = map[*prometheus.Desc]*family{}
 
-type family struct{ name, help string }
+type family struct {
+	name, help string
+	labels     []string // the variable labels, sorted by name
+}
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
+	if !slices.IsSorted(labels) {
+		panic("collector: the labels of " + name + " must be sorted by name")
+	}
 	d := prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
-	familyOf[d] = family{namespace + "_" + name, help}
+	familyOf[d] = &family{namespace + "_" + name, help, labels}
 	return d
 }
+
+// sample is one value of one series, with the values of its Desc's
+// variable labels.
+type sample struct {
+	desc   *prometheus.Desc
+	value  float64
+	labels []string
+}
+
+// samples are what one scrape of a portal found.
+type samples []sample
 
 var (
 	upDesc = desc("up",
 		"1 if the portal answered the backup schedule call with a valid DocSpace API response, else 0.")
 	statusCodeDesc = desc("api_status_code",
-		"HTTP status code of the backup schedule call; 0 when there was no HTTP response (refused, TLS error, timeout).")
+		"HTTP status of the backup schedule call; 0 when there was no HTTP response.")
 	durationDesc = desc("scrape_duration_seconds",
 		"Time this scrape spent on calls to DocSpace.")
 	configuredDesc = desc("backup_schedule_configured",
 		"1 if the portal has a backup schedule, 0 if it answered without one.")
 	backupsStoredDesc = desc("backup_schedule_backups_stored",
-		"How many scheduled backup copies the schedule keeps (backupsStored): a retention limit, not a count of existing backups.")
+		"How many scheduled backup copies the schedule keeps (backupsStored): a limit, not a count.")
 	dumpDesc = desc("backup_schedule_dump_enabled",
 		"1 if the schedule is the dump-based, server-wide one (dump), else 0.")
 	periodDesc = desc("backup_schedule_period",
@@ -42,19 +61,19 @@ var (
 	infoDesc = desc("backup_schedule_info",
 		"The backup schedule's period and storage type as labels; always 1.", "period", "storage_type")
 	lastBackupDesc = desc("backup_last_timestamp_seconds",
-		"When DocSpace's scheduler started the last scheduled backup (lastBackupTime), as Unix seconds; it is set when a backup starts, so it is no proof that the backup succeeded. Absent while the schedule has never run.")
+		"When DocSpace's scheduler started the last scheduled backup (lastBackupTime): no proof that it succeeded. Unix seconds.")
 	nextBackupDesc = desc("backup_schedule_next_timestamp_seconds",
-		"When DocSpace's scheduler is due to start the next scheduled backup, as Unix seconds, computed as the scheduler does from lastBackupTime and the portal time zone (read from /api/2.0/settings with the first scrape and then at most once an hour, unless fixed by configuration). In the past means overdue; DocSpace starts a due backup within one scheduler tick (15 minutes by default). Absent while the time zone is unknown.")
+		"When DocSpace's scheduler is due to start the next scheduled backup, computed as it does from lastBackupTime and the portal time zone (read hourly); in the past means overdue. Unix seconds.")
 	intervalDesc = desc("backup_schedule_interval_seconds",
-		"Length of the schedule's period that ends at the next scheduled backup, from the slot before it: 86400 daily, 604800 weekly, the real gap for monthly; elapsed time, so a daily period across a daylight saving change is 23 or 25 hours.")
+		"Length of the schedule's period that ends at the next scheduled backup: 86400 daily, 604800 weekly, the real gap for monthly.")
 	taskRunningDesc = desc("backup_task_running",
 		"1 while the portal's latest backup task (getbackupprogress) has not completed, else 0.")
 	taskProgressDesc = desc("backup_task_progress_ratio",
-		"Progress of the portal's latest backup task, 0 to 1. Absent when DocSpace knows no task (it keeps a finished one for about a day).")
+		"Progress of the portal's latest backup task (DocSpace keeps a finished one for about a day), 0 to 1.")
 	taskFailedDesc = desc("backup_task_failed",
-		"1 if the portal's latest backup task completed with an error or in the failed state, 0 if it completed cleanly or is running. Absent when DocSpace knows no task.")
+		"1 if the portal's latest backup task ended with an error, 0 if it completed cleanly or is running.")
 	collectorSuccessDesc = desc("collector_success",
-		"1 if the collector's call to DocSpace succeeded in this scrape (or its cached value is valid), else 0.", "collector")
+		"1 if the collector's call to DocSpace succeeded (or its cached value is valid), else 0.", "collector")
 	collectorDurationDesc = desc("collector_duration_seconds",
 		"Time the collector's call to DocSpace took in this scrape; 0 when it used a cached value.", "collector")
 )
@@ -92,8 +111,9 @@ func storageTypeLabel(t *client.StorageType) string {
 	return "unknown"
 }
 
-func gauge(ch chan<- prometheus.Metric, d *prometheus.Desc, v float64, labels ...string) {
-	ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+// gauge adds a sample to out.
+func gauge(out *samples, d *prometheus.Desc, v float64, labels ...string) {
+	*out = append(*out, sample{d, v, labels})
 }
 
 func boolValue(b bool) float64 {

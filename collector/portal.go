@@ -100,7 +100,7 @@ type timezoneCache struct {
 // value is missing or an hour old. A failed refresh keeps a known zone.
 // The lock is not held during the call: concurrent scrapes share it in the
 // client instead, each bound to its own deadline.
-func (tc *timezoneCache) get(ctx context.Context, logger *slog.Logger) result[*time.Location] {
+func (tc *timezoneCache) get(ctx context.Context, log func() *slog.Logger) result[*time.Location] {
 	tc.mu.Lock()
 	now := time.Now()
 	if now.Before(tc.next) {
@@ -125,10 +125,10 @@ func (tc *timezoneCache) get(ctx context.Context, logger *slog.Logger) result[*t
 	case res.err == nil:
 		tc.location, tc.lastErr, tc.next = res.value, nil, now.Add(timezoneRefresh)
 	case tc.location != nil:
-		logger.Warn("reading the portal time zone failed; keeping the known one", "timezone", tc.location.String(), "err", res.err)
+		log().Warn("reading the portal time zone failed; keeping the known one", "timezone", tc.location.String(), "err", res.err)
 		res.value, tc.next = tc.location, now.Add(timezoneRetry)
 	default:
-		logger.Warn("the portal time zone is unknown, so the next scheduled backup is not computed; give it with the portal's timezone setting (--docspace.timezone)", "err", res.err)
+		log().Warn("the portal time zone is unknown, so the next scheduled backup is not computed; give it with the portal's timezone setting (--docspace.timezone)", "err", res.err)
 		tc.lastErr, tc.next = res.err, now.Add(timezoneRetry)
 	}
 	return res
