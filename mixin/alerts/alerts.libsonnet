@@ -90,7 +90,7 @@ local utils = import '../lib/utils.libsonnet';
               summary: 'DocSpace API of portal {{ $labels.instance }} does not answer the backup calls (HTTP {{ $value }}).',
               description: std.join('', [
                 'The exporter has got no valid answer from the DocSpace API of {{ $labels.instance }} for %s (HTTP status {{ $value }}), so its backups are not monitored. ' % c.apiDownFor,
-                '{{ if eq $value 401.0 }}401: the API key or token was rejected. Create a new API key (scope *:read, created by the portal owner or a DocSpace admin) or fix the token in the exporter config, then reload the exporter.',
+                '{{ if eq $value 401.0 }}401: the API key or token was rejected. Create a new API key (scope *:read, created by the portal owner or a DocSpace admin) and write it into the key file, which the exporter reads again when it changes (a key from an environment variable needs a restart).',
                 '{{ else if eq $value 403.0 }}403: the key may not read backup settings. The key must be created by the portal owner or a DocSpace admin and have the *:read scope; on SaaS, Backup may be missing from the tariff; a portal being restored, transferred or encrypted also answers 403.',
                 '{{ else if eq $value 402.0 }}402: the portal is not paid (tariff or licence expired), or on DocSpace 3.2-3.6 Backup is not in the tariff. Renew the subscription.',
                 '{{ else if eq $value 429.0 }}429: DocSpace rate-limits the exporter. Scrape less often or raise the rate limit for the key user.',
