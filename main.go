@@ -5,7 +5,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"os"
 	"os/signal"
@@ -18,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/promslog"
 	promslogflag "github.com/prometheus/common/promslog/flag"
 	"github.com/prometheus/common/version"
@@ -156,73 +154,41 @@ func run(args []string) int {
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		)
 	}
-	opts := collector.HandlerOpts{TimeoutOffset: *timeoutOffset, Logger: logger}
-
-	mux := http.NewServeMux()
-	mux.HandleFunc(*metricsPath, func(w http.ResponseWriter, r *http.Request) {
-		if portal == nil {
-			promhttp.HandlerFor(self, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}).ServeHTTP(w, r)
-			return
-		}
-		collector.Serve(w, r, portal, self, opts)
-	})
 	if portals != nil {
 		self.MustRegister(portals)
-		mux.HandleFunc("/probe", func(w http.ResponseWriter, r *http.Request) {
-			collector.Probe(w, r, portals.Current().lookup, opts)
-		})
-		reload := func() error {
-			err := portals.Reload()
-			if err != nil {
-				logger.Error("reloading the config file failed; keeping the last good one", "err", err)
-			} else {
-				logger.Info("reloaded the config file", "file", *configFile, "portals", len(portals.Current().portals))
-			}
-			return err
+	}
+	reload := func() error {
+		if portals == nil {
+			logger.Info("nothing to reload without --config.file; a key file is read again by itself when it changes")
+			return nil
 		}
-		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != http.MethodPost {
-				w.Header().Set("Allow", http.MethodPost)
-				http.Error(w, "reload with POST", http.StatusMethodNotAllowed)
-				return
-			}
-			if err := reload(); err != nil {
-				http.Error(w, "reload failed: "+err.Error(), http.StatusInternalServerError)
-				return
-			}
-			fmt.Fprintln(w, "ok")
-		})
-		hup := make(chan os.Signal, 1)
-		signal.Notify(hup, syscall.SIGHUP)
-		go func() {
-			for range hup {
-				_ = reload()
-			}
-		}()
-	}
-	ok := func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		fmt.Fprintln(w, "OK")
-	}
-	mux.HandleFunc("/-/healthy", ok)
-	mux.HandleFunc("/-/ready", ok)
-	if *metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "DocSpace Exporter",
-			Description: "Prometheus exporter for the backups of ONLYOFFICE DocSpace portals",
-			Version:     version.Info(),
-			Links: []web.LandingLinks{
-				{Address: *metricsPath, Text: "Metrics"},
-				{Address: "/probe", Text: "Probe a portal of the config file: /probe?target=<name>"},
-				{Address: "/-/healthy", Text: "Health"},
-				{Address: "/-/ready", Text: "Readiness"},
-			},
-		})
+		err := portals.Reload()
 		if err != nil {
-			logger.Error("cannot build the landing page", "err", err)
-			return 1
+			logger.Error("reloading the config file failed; keeping the last good one", "err", err)
+		} else {
+			logger.Info("reloaded the config file", "file", *configFile, "portals", len(portals.Current().portals))
 		}
-		mux.Handle("/", landing)
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			_ = reload()
+		}
+	}()
+
+	mux, err := newMux(routes{
+		metricsPath: *metricsPath,
+		portal:      portal,
+		portals:     portals,
+		self:        self,
+		reload:      reload,
+		opts:        collector.HandlerOpts{TimeoutOffset: *timeoutOffset, Logger: logger},
+	})
+	if err != nil {
+		logger.Error("cannot build the landing page", "err", err)
+		return 1
 	}
 
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

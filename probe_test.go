@@ -240,3 +240,25 @@ func TestConfigCheck(t *testing.T) {
 		t.Errorf("serving a bad file: exit %d %q", code, out)
 	}
 }
+
+// Without a config file, SIGHUP does not stop the exporter and there is no
+// /probe or /-/reload.
+func TestSingleportalSIGHUP(t *testing.T) {
+	_, srv := newFakePortal(t)
+	e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL}, "DOCSPACE_API_KEY="+testKey)
+	if err := e.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	e.waitLog("nothing to reload")
+	if code, body := get(t, nil, e.url+"/metrics"); code != 200 || !strings.Contains(body, "docspace_up 1\n") {
+		t.Errorf("after SIGHUP: HTTP %d\n%s", code, body)
+	}
+	for _, path := range []string{"/probe?target=main", "/-/reload"} {
+		if code, _ := get(t, nil, e.url+path); code != http.StatusNotFound {
+			t.Errorf("%s without --config.file: HTTP %d, want 404", path, code)
+		}
+	}
+	if _, landing := get(t, nil, e.url+"/"); strings.Contains(landing, "/probe") {
+		t.Error("the landing page offers /probe without --config.file")
+	}
+}
