@@ -47,10 +47,7 @@ func ScrapeTimeout(r *http.Request, max, offset time.Duration) (time.Duration, e
 	}
 	seconds, err := strconv.ParseFloat(v, 64)
 	if err != nil || seconds <= 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) {
-		if len(v) > 32 {
-			v = v[:32] + "..."
-		}
-		return 0, fmt.Errorf("invalid %s header %q: want a positive number of seconds", ScrapeTimeoutHeader, v)
+		return 0, fmt.Errorf("invalid %s header %s: want a positive number of seconds", ScrapeTimeoutHeader, truncate(strconv.Quote(v), 40))
 	}
 	header := time.Duration(seconds * float64(time.Second))
 	timeout := header - offset
