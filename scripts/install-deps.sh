@@ -23,6 +23,7 @@ declare -A packages=(
 	[openssl]=openssl
 	[curl]=curl
 	[make]=make
+	[ss]=iproute2
 )
 
 missing=()
