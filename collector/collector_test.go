@@ -17,7 +17,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"github.com/prometheus/common/expfmt"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
@@ -335,23 +334,21 @@ func serve(t *testing.T, f *fixture, timeoutHeader string) (string, int) {
 	return body, rec.Code
 }
 
-// Serve's gather gives the same exposition as a Registry gathering Collect.
-func TestGatherMatchesRegistry(t *testing.T) {
+// Serve gives the same exposition as promhttp serving a Registry that
+// gathers Collect.
+func TestServeMatchesRegistry(t *testing.T) {
 	for name, progress := range map[string]string{"no task": "", "failed task": docspacetest.ProgressFailed} {
 		t.Run(name, func(t *testing.T) {
 			f := newFixture(t)
 			f.fake.SetSchedule(docspacetest.ScheduleS3)
 			f.fake.SetProgress(progress)
-			var direct strings.Builder
-			enc := expfmt.NewEncoder(&direct, expfmt.NewFormat(expfmt.TypeTextPlain))
-			for _, mf := range gather(f.collector(context.Background())) {
-				if err := enc.Encode(mf); err != nil {
-					t.Fatal(err)
-				}
-			}
+			f.portal.location = time.UTC // same next slot in both scrapes
+			f.portal.timezone = nil
+			rec := httptest.NewRecorder()
+			Serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), f.portal, nil, HandlerOpts{Logger: f.logger})
 			want := withoutDurations(exposition(t, f.collector(context.Background())))
-			if got := withoutDurations(direct.String()); got != want {
-				t.Errorf("gather:\n%s\nRegistry:\n%s", got, want)
+			if got := withoutDurations(rec.Body.String()); got != want {
+				t.Errorf("Serve:\n%s\nRegistry:\n%s", got, want)
 			}
 		})
 	}

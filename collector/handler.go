@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 )
 
 // gaugeType is the type of every family of this package.
@@ -84,20 +86,39 @@ func Serve(w http.ResponseWriter, r *http.Request, portal *Portal, extra prometh
 	defer buffers.Put(buf)
 	buf.Reset()
 	format := expfmt.NegotiateAccept(r.Header, acceptedFormats...)
-	enc := expfmt.NewEncoder(buf, format)
-	for _, mf := range families {
-		if err := enc.Encode(mf); err != nil {
-			logger.Error("encoding the metrics failed", "err", err)
-			http.Error(w, "encoding the metrics failed", http.StatusInternalServerError)
-			return
-		}
-	}
-	if closer, ok := enc.(expfmt.Closer); ok {
-		_ = closer.Close()
+	if err := encode(buf, format, families); err != nil {
+		logger.Error("encoding the metrics failed", "err", err)
+		http.Error(w, "encoding the metrics failed", http.StatusInternalServerError)
+		return
 	}
 	w.Header().Set("Content-Type", string(format))
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	_, _ = w.Write(buf.Bytes())
+}
+
+// encode writes families in format. Every metric name here is a valid
+// legacy name, so the negotiated name escaping changes nothing and is
+// skipped; the text format, which Prometheus asks for, is written directly
+// (TestServeMatchesRegistry compares the result with promhttp's).
+func encode(w io.Writer, format expfmt.Format, families []*dto.MetricFamily) error {
+	if strings.HasPrefix(string(format), "text/plain") {
+		for _, mf := range families {
+			if _, err := expfmt.MetricFamilyToText(w, mf); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	enc := expfmt.NewEncoder(w, format.WithEscapingScheme(model.NoEscaping))
+	for _, mf := range families {
+		if err := enc.Encode(mf); err != nil {
+			return err
+		}
+	}
+	if closer, ok := enc.(expfmt.Closer); ok {
+		return closer.Close()
+	}
+	return nil
 }
 
 // buffers holds the buffers Serve encodes into.
@@ -138,31 +159,53 @@ func truncate(s string, n int) string {
 // allocates 32 KiB of channel buffers and, with the const metrics in
 // between, costs more than the DocSpace call itself (see bench_test.go).
 // The goldens in collector_test.go check Collect through a Registry, and
-// TestGatherMatchesRegistry checks that both give the same exposition.
+// TestServeMatchesRegistry checks that both give the same exposition.
 func gather(c *Collector) []*dto.MetricFamily {
 	ss := c.collect()
+	// Group the samples by family, in order of first appearance.
 	var (
-		families = make([]*dto.MetricFamily, 0, len(familyOf))
-		of       = make([]*family, 0, len(familyOf)) // of[i] is the family of families[i]
-		metrics  = make([]dto.Metric, len(ss))
-		gauges   = make([]dto.Gauge, len(ss))
+		of    = make([]*family, 0, len(familyOf))
+		index = make([]int, len(ss)) // index[j] is the family of ss[j] in of
+		count = make([]int, 0, len(familyOf))
 	)
 	for j := range ss {
+		f := familyOf[ss[j].desc]
+		i := slices.Index(of, f)
+		if i < 0 {
+			i = len(of)
+			of = append(of, f)
+			count = append(count, 0)
+		}
+		index[j] = i
+		count[i]++
+	}
+	// One allocation each for the families, the metrics and the gauges.
+	var (
+		mfs      = make([]dto.MetricFamily, len(of))
+		families = make([]*dto.MetricFamily, len(of))
+		metrics  = make([]dto.Metric, len(ss))
+		pointers = make([]*dto.Metric, len(ss))
+		gauges   = make([]dto.Gauge, len(ss))
+	)
+	start := 0
+	for i, f := range of {
+		mf := &mfs[i]
+		mf.Name, mf.Help, mf.Type = &f.name, &f.help, gaugeType
+		mf.Metric = pointers[start : start : start+count[i]]
+		families[i] = mf
+		start += count[i]
+	}
+	for j := range ss {
 		s := &ss[j]
-		f := familyOf[s.desc]
-		gauges[j].Value = &s.value
 		m := &metrics[j]
+		gauges[j].Value = &s.value
 		m.Gauge = &gauges[j]
+		f := of[index[j]]
 		for i := range s.labels {
 			m.Label = append(m.Label, &dto.LabelPair{Name: &f.labels[i], Value: &s.labels[i]})
 		}
-		i := slices.Index(of, f)
-		if i < 0 {
-			i = len(families)
-			of = append(of, f)
-			families = append(families, &dto.MetricFamily{Name: &f.name, Help: &f.help, Type: gaugeType})
-		}
-		families[i].Metric = append(families[i].Metric, m)
+		mf := families[index[j]]
+		mf.Metric = append(mf.Metric, m)
 	}
 	slices.SortFunc(families, func(a, b *dto.MetricFamily) int { return strings.Compare(a.GetName(), b.GetName()) })
 	for _, mf := range families {
