@@ -22,29 +22,8 @@ readonly KEY="sk-fake-container-test-$$" # a fake key, accepted only by the fake
 readonly IN_CONTAINER_KEY=/etc/docspace_exporter/api-key
 readonly IN_CONTAINER_CA=/etc/docspace_exporter/ca.pem
 
-passed=0
-failed=0
-pass() {
-	echo "PASS: $*"
-	passed=$((passed + 1))
-}
-fail() {
-	echo "FAIL: $*"
-	failed=$((failed + 1))
-}
-# expect WHAT GOT WANT: PASS if GOT equals WANT.
-expect() {
-	if [[ $2 == "$3" ]]; then
-		pass "$1: $2"
-	else
-		fail "$1: got '$2', want '$3'"
-	fi
-}
-fatal() {
-	echo "FAIL: $*"
-	failed=$((failed + 1))
-	exit 1
-}
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 tmp=""
 containers=()
@@ -71,11 +50,7 @@ cleanup() {
 			while read -r m; do umount -l "$m"; done
 		rm -rf "$tmp"
 	fi
-	echo "test-container: $passed passed, $failed failed"
-	if ((rc == 0 && failed > 0)); then
-		rc=1
-	fi
-	exit "$rc"
+	report test-container "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -84,27 +59,11 @@ trap 'exit 130' INT TERM
 
 [[ $EUID -eq 0 ]] || fatal "must run as root (podman with a private vfs storage)"
 
-# ensure_tools CMD:PACKAGE...: installs the Debian packages of missing commands.
-ensure_tools() {
-	local missing=() pair
-	for pair in "$@"; do
-		command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
-	done
-	((${#missing[@]} == 0)) && return 0
-	echo "installing ${missing[*]}"
-	if ! { apt-get update -qq >/dev/null &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
-		fatal "cannot install ${missing[*]}"
-	fi
-}
 ensure_tools podman:podman runc:runc openssl:openssl curl:curl ss:iproute2
 [[ -s /etc/ssl/certs/ca-certificates.crt ]] || ensure_tools update-ca-certificates:ca-certificates
 [[ -s /etc/ssl/certs/ca-certificates.crt ]] || fatal "no /etc/ssl/certs/ca-certificates.crt"
 
-if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
-	PATH=/usr/local/go/bin:$PATH
-fi
-command -v go >/dev/null 2>&1 || fatal "go is not installed (expected at /usr/local/go)"
+ensure_go
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/docspace-container-test.XXXXXX")
 mkdir -p "$tmp/storage" "$tmp/runroot" "$tmp/libpod" "$tmp/buildtmp"

@@ -12,45 +12,20 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 readonly NAME=docspace_exporter
 readonly TEST_VERSION=0.0.0-releasetest
 
-passed=0
-failed=0
-pass() {
-	echo "PASS: $*"
-	passed=$((passed + 1))
-}
-fail() {
-	echo "FAIL: $*"
-	failed=$((failed + 1))
-}
-fatal() {
-	echo "FAIL: $*"
-	failed=$((failed + 1))
-	exit 1
-}
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 tmp=""
 cleanup() {
 	local rc=$?
 	[[ -n $tmp ]] && rm -rf "$tmp"
-	echo "test-release: $passed passed, $failed failed"
-	if ((rc == 0 && failed > 0)); then
-		rc=1
-	fi
-	exit "$rc"
+	report test-release "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-if ! command -v file >/dev/null 2>&1; then
-	echo "installing file"
-	if ! { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq file >/dev/null; }; then
-		fatal "cannot install file"
-	fi
-fi
-if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
-	PATH=/usr/local/go/bin:$PATH
-fi
-command -v go >/dev/null 2>&1 || fatal "go is not installed (expected at /usr/local/go)"
+ensure_tools file:file
+ensure_go
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/$NAME-release-test.XXXXXX")
 dist=$tmp/dist

@@ -24,21 +24,8 @@ readonly DEFAULTS=docspace_exporter.default
 readonly MAX_EXPOSURE=20 # systemd-analyze security --threshold: exposure 2.0
 readonly KEY="sk-fake-systemd-test-$$" # a fake key, accepted only by the fake portal
 
-passed=0
-failed=0
-pass() {
-	echo "PASS: $*"
-	passed=$((passed + 1))
-}
-fail() {
-	echo "FAIL: $*"
-	failed=$((failed + 1))
-}
-fatal() {
-	echo "FAIL: $*"
-	failed=$((failed + 1))
-	exit 1
-}
+# shellcheck source=scripts/lib.sh
+source scripts/lib.sh
 
 tmp=""
 pids=()
@@ -50,33 +37,13 @@ cleanup() {
 		wait "$pid" 2>/dev/null
 	done
 	[[ -n $tmp ]] && rm -rf "$tmp"
-	echo "test-systemd: $passed passed, $failed failed"
-	if ((rc == 0 && failed > 0)); then
-		rc=1
-	fi
-	exit "$rc"
+	report test-systemd "$rc"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# ensure_tools CMD:PACKAGE...: installs the Debian packages of missing commands.
-ensure_tools() {
-	local missing=() pair
-	for pair in "$@"; do
-		command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
-	done
-	((${#missing[@]} == 0)) && return 0
-	echo "installing ${missing[*]}"
-	if ! { apt-get update -qq >/dev/null &&
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; }; then
-		fatal "cannot install ${missing[*]}"
-	fi
-}
 ensure_tools systemd-analyze:systemd curl:curl ss:iproute2 setpriv:util-linux
-if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
-	PATH=/usr/local/go/bin:$PATH
-fi
-command -v go >/dev/null 2>&1 || fatal "go is not installed (expected at /usr/local/go)"
+ensure_go
 
 for f in "$SERVICE" "$SOCKET" "$DEFAULTS"; do
 	[[ -f $UNIT_DIR/$f ]] || fatal "$UNIT_DIR/$f is missing"
