@@ -97,13 +97,9 @@ func New(cfg Config) (*Client, error) {
 	}
 	tlsConfig := &tls.Config{InsecureSkipVerify: cfg.TLS.InsecureSkipVerify} //nolint:gosec // an explicit operator choice
 	if cfg.TLS.CAFile != "" {
-		pem, err := os.ReadFile(cfg.TLS.CAFile)
+		pool, err := LoadCA(cfg.TLS.CAFile)
 		if err != nil {
 			return nil, fmt.Errorf("TLS CA file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("TLS CA file %s: no PEM certificate found", cfg.TLS.CAFile)
 		}
 		tlsConfig.RootCAs = pool
 	}
@@ -131,6 +127,19 @@ func New(cfg Config) (*Client, error) {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
 	}, nil
+}
+
+// LoadCA reads a PEM file of CA certificates into a pool.
+func LoadCA(path string) (*x509.CertPool, error) {
+	pem, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s: no PEM certificate found", path)
+	}
+	return pool, nil
 }
 
 // URL returns the portal root the client talks to.

@@ -5,7 +5,6 @@ package config
 
 import (
 	"bytes"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -346,24 +345,12 @@ func (l *layout) validate(cfg *Config) error {
 		}
 
 		if p.TLS.CAFile != "" {
-			if err := checkCAFile(p.TLS.CAFile); err != nil {
-				report("tls.ca_file", err)
+			if _, err := client.LoadCA(p.TLS.CAFile); err != nil {
+				report("tls.ca_file", fmt.Errorf("tls.ca_file: %w", err))
 			}
 		}
 	}
 	return errors.Join(errs...)
-}
-
-// checkCAFile checks that path is a readable file of PEM certificates.
-func checkCAFile(path string) error {
-	pem, err := os.ReadFile(path)
-	if err != nil {
-		return fmt.Errorf("tls.ca_file: %w", err)
-	}
-	if !x509.NewCertPool().AppendCertsFromPEM(pem) {
-		return fmt.Errorf("tls.ca_file %s: no PEM certificate found", path)
-	}
-	return nil
 }
 
 var (

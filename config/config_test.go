@@ -328,7 +328,7 @@ func TestParseBad(t *testing.T) {
 			`cfg.yml:6: portal "main": tls.ca_file: `, "$DIR/nope.pem", "no such file",
 		}},
 		{"ca_file not PEM", portal(name, url, key, "tls: {ca_file: $NOTPEM}"), []string{
-			`cfg.yml:5: portal "main": tls.ca_file $NOTPEM: no PEM certificate found`,
+			`cfg.yml:5: portal "main": tls.ca_file: $NOTPEM: no PEM certificate found`,
 		}},
 
 		{"portals from a merge key", "<<: {portals: [{name: main, url: 'https://x', api_key_env: DSX_UNSET_KEY, timeout: -1s}]}\n", []string{
