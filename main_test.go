@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -362,11 +363,9 @@ func TestBinaryWebConfigTLSAndBasicAuth(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "docspace_up 1\n") {
 		t.Errorf("with credentials: HTTP %d\n%s", resp.StatusCode, body)
 	}
-	if _, err := http.Get(strings.Replace(e.url, "https", "http", 1) + "/metrics"); err == nil {
-		plain, _ := http.Get(strings.Replace(e.url, "https", "http", 1) + "/metrics")
-		if plain != nil && plain.StatusCode == 200 {
-			t.Error("plain HTTP served metrics although TLS is configured")
-		}
+	// Plain HTTP gets the TLS server's 400 ("client sent an HTTP request to an HTTPS server").
+	if code, body := get(t, nil, strings.Replace(e.url, "https", "http", 1)+"/metrics"); code != http.StatusBadRequest || strings.Contains(body, "docspace_up") {
+		t.Errorf("plain HTTP to the TLS listener: HTTP %d\n%s", code, body)
 	}
 }
 
@@ -395,4 +394,29 @@ func selfSignedCert(t *testing.T) (certPEM, keyPEM []byte) {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kb})
+}
+
+// Proxy settings from the environment are honoured: the portal's host does
+// not resolve; only the proxy knows it.
+func TestBinaryUsesProxyFromEnvironment(t *testing.T) {
+	fake := docspacetest.NewPortal(testKey)
+	fake.SetSchedule(docspacetest.ScheduleWeekly)
+	var proxied atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Host != "docspace.example.test" {
+			http.Error(w, "unexpected proxy target "+r.URL.Host, http.StatusBadGateway)
+			return
+		}
+		proxied.Add(1)
+		fake.ServeHTTP(w, r)
+	}))
+	t.Cleanup(func() { fake.Close(); proxy.Close() })
+	e := startExporter(t, "http", []string{"--docspace.url=http://docspace.example.test", "--docspace.timezone=UTC", "--no-collector.progress"},
+		"DOCSPACE_API_KEY="+testKey, "HTTP_PROXY="+proxy.URL)
+	if code, body := get(t, nil, e.url+"/metrics"); code != 200 || !strings.Contains(body, "docspace_up 1\n") {
+		t.Errorf("HTTP %d\n%s", code, body)
+	}
+	if n := proxied.Load(); n != 1 {
+		t.Errorf("the proxy carried %d calls, want 1", n)
+	}
 }

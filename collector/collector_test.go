@@ -406,3 +406,60 @@ docspace_backup_schedule_interval_seconds %g
 		})
 	}
 }
+
+// The time zone is read with the first scrape and then at most once an
+// hour; after a failure it is tried again after a few minutes, not on
+// every scrape.
+func TestTimezoneReadAtMostHourly(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetTimezone("Europe/Berlin")
+	scrape := func() { testutil.CollectAndCount(f.collector(context.Background())) }
+	settingsCalls := func() int { return f.fake.Requests(docspacetest.PathSettings) }
+	for range 3 {
+		scrape()
+	}
+	if n := settingsCalls(); n != 1 {
+		t.Fatalf("3 scrapes read the settings %d times, want 1", n)
+	}
+	tc := f.portal.timezone
+	if next := time.Until(tc.next); next < 59*time.Minute || next > time.Hour {
+		t.Errorf("next read in %v, want an hour", next)
+	}
+
+	// An hour later: read again; a failure keeps the known zone.
+	tc.next = time.Now().Add(-time.Second)
+	f.fake.SetOverride(docspacetest.PathSettings, docspacetest.ServerError("down"))
+	scrape()
+	if n := settingsCalls(); n != 2 {
+		t.Fatalf("after an hour: %d settings reads, want 2", n)
+	}
+	if tc.location == nil || tc.location.String() != "Europe/Berlin" {
+		t.Errorf("a failed refresh dropped the known zone: %v", tc.location)
+	}
+	if next := time.Until(tc.next); next > timezoneRetry {
+		t.Errorf("after a failure the next read is in %v, want at most %v", next, timezoneRetry)
+	}
+	scrape()
+	if n := settingsCalls(); n != 2 {
+		t.Errorf("a scrape right after the failure read the settings again (%d reads)", n)
+	}
+}
+
+// A failed task's error text is logged once per task, not once per scrape.
+func TestTaskFailureLoggedOncePerTask(t *testing.T) {
+	f := newFixture(t)
+	scrape := func() { testutil.CollectAndCount(f.collector(context.Background())) }
+	f.fake.SetProgress(docspacetest.ProgressFailed)
+	for range 3 {
+		scrape()
+	}
+	if n := strings.Count(f.logs.String(), "the latest DocSpace backup task failed"); n != 1 {
+		t.Errorf("3 scrapes of one failed task logged it %d times, want 1:\n%s", n, f.logs)
+	}
+	f.fake.SetProgress(docspacetest.ProgressFailted) // another task
+	scrape()
+	scrape()
+	if n := strings.Count(f.logs.String(), "the latest DocSpace backup task failed"); n != 2 {
+		t.Errorf("a second failed task: %d log lines in all, want 2:\n%s", n, f.logs)
+	}
+}
