@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 	"time"
 	_ "time/tzdata" // portal time zones resolve in minimal images too
@@ -36,24 +35,25 @@ func main() {
 
 func run(args []string) int {
 	app := kingpin.New(exporterName, "Prometheus exporter for the backups of ONLYOFFICE DocSpace portals.")
+	var settings config.Portal // the portal of --docspace.url, if any
+	app.Flag("docspace.url",
+		"Root URL of the DocSpace portal, e.g. https://portal.example.com.").Envar("DOCSPACE_URL").StringVar(&settings.URL)
+	app.Flag("docspace.api-key-file",
+		"File holding the DocSpace API key (sk-...) or personal access token; read again when it changes. Alternatively set the environment variable DOCSPACE_API_KEY.").
+		Envar("DOCSPACE_API_KEY_FILE").StringVar(&settings.APIKeyFile)
+	app.Flag("docspace.dump",
+		"Monitor the dump-based, server-wide backup schedule (Dump=true; self-hosted only).").BoolVar(&settings.Dump)
+	app.Flag("docspace.tls.ca-file",
+		"PEM file with the CA certificates that sign the portal's certificate.").StringVar(&settings.TLS.CAFile)
+	app.Flag("docspace.tls.insecure-skip-verify",
+		"Do not verify the portal's TLS certificate (unsafe: the key can be intercepted).").BoolVar(&settings.TLS.InsecureSkipVerify)
+	app.Flag("docspace.timezone",
+		"The portal's time zone (IANA id, e.g. Europe/Berlin). When unset it is read from the portal's settings, at most once an hour.").StringVar(&settings.Timezone)
 	var (
-		portalURL = app.Flag("docspace.url",
-			"Root URL of the DocSpace portal, e.g. https://portal.example.com.").Envar("DOCSPACE_URL").String()
-		keyFile = app.Flag("docspace.api-key-file",
-			"File holding the DocSpace API key (sk-...) or personal access token; read again when it changes. Alternatively set the environment variable DOCSPACE_API_KEY.").
-			Envar("DOCSPACE_API_KEY_FILE").String()
-		dump = app.Flag("docspace.dump",
-			"Monitor the dump-based, server-wide backup schedule (Dump=true; self-hosted only).").Bool()
 		timeout = app.Flag("docspace.timeout",
-			"The most one scrape spends on DocSpace.").Default("10s").Duration()
+			"The most one scrape of a portal spends on DocSpace (at most 5m); also the default of the config file's portals.").Default("10s").Duration()
 		timeoutOffset = app.Flag("docspace.timeout-offset",
 			"Taken off Prometheus' scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to get the scrape deadline.").Default("0.5s").Duration()
-		caFile = app.Flag("docspace.tls.ca-file",
-			"PEM file with the CA certificates that sign the portal's certificate.").String()
-		insecure = app.Flag("docspace.tls.insecure-skip-verify",
-			"Do not verify the portal's TLS certificate (unsafe: the key can be intercepted).").Bool()
-		timezone = app.Flag("docspace.timezone",
-			"The portal's time zone (IANA id, e.g. Europe/Berlin). When unset it is read from the portal's settings, at most once an hour.").String()
 		progress = app.Flag("collector.progress",
 			"Collect the state of the latest backup task (getbackupprogress); --no-collector.progress turns it off.").Default("true").Bool()
 		configFile = app.Flag("config.file",
@@ -75,41 +75,41 @@ func run(args []string) int {
 		return 2
 	}
 	logger := promslog.New(logConfig)
-	if os.Getenv("GOGC") == "" {
-		// The heap is small and mostly per-scrape garbage: collecting at
-		// 50% growth instead of 100% keeps resident memory low (see
-		// scripts/load.sh) for little CPU. GOGC in the environment wins.
-		debug.SetGCPercent(50)
-	}
 	fail := func(format string, a ...any) int {
 		fmt.Fprintf(os.Stderr, "%s: error: "+format+"\n", append([]any{exporterName}, a...)...)
 		return 2
 	}
 
+	opts := collector.Options{Progress: *progress, UserAgent: exporterName + "/" + version.Version}
+	if err := config.CheckTimeout(*timeout); err != nil {
+		return fail("--docspace.timeout: %v", err)
+	}
 	if *configCheck {
 		if *configFile == "" {
 			return fail("--config.check needs --config.file")
 		}
-		if _, err := config.Load(*configFile); err != nil {
+		cfg, err := config.Load(*configFile)
+		if err == nil {
+			_, err = newFleet(cfg, nil, *timeout, opts)
+		}
+		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		fmt.Println("ok")
 		return 0
 	}
-	if *timeout <= 0 {
-		return fail("--docspace.timeout must be positive")
-	}
 
-	var portal *collector.Portal
-	if *portalURL != "" || *configFile == "" {
+	var target *collector.Target
+	switch {
+	case settings.URL != "":
 		var err error
-		portal, err = newPortal(*portalURL, *keyFile, os.Getenv("DOCSPACE_API_KEY"), *dump, *timezone,
-			client.TLSConfig{CAFile: *caFile, InsecureSkipVerify: *insecure},
-			collector.Options{Timeout: *timeout, Progress: *progress})
+		target, err = buildTarget(flagPortal(settings), *timeout, opts)
 		if err != nil {
 			return fail("%v", err)
 		}
+	case *configFile == "":
+		return fail("no portal given: set --docspace.url (or DOCSPACE_URL) to the portal root, e.g. https://portal.example.com, or give --config.file")
 	}
 	var portals *config.Holder[*fleet]
 	if *configFile != "" {
@@ -119,7 +119,7 @@ func run(args []string) int {
 			if portals != nil {
 				prev = portals.Current()
 			}
-			return newFleet(cfg, prev, *timeout, *progress)
+			return newFleet(cfg, prev, *timeout, opts)
 		})
 		if err != nil {
 			return fail("%v", err)
@@ -135,24 +135,26 @@ func run(args []string) int {
 	}
 
 	logger.Info("starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
-	if portal != nil {
-		logger.Info("monitoring DocSpace portal on "+*metricsPath, "url", portal.Client().URL(), "dump", *dump, "timeout", *timeout,
-			"timezone", *timezone, "collector.progress", *progress)
-		if *insecure {
+	if target != nil {
+		logger.Info("monitoring DocSpace portal on "+*metricsPath, "url", redactedURL(settings.URL), "dump", settings.Dump,
+			"timeout", *timeout, "timezone", settings.Timezone, "collector.progress", *progress)
+		if settings.TLS.InsecureSkipVerify {
 			logger.Warn("TLS certificate verification of the portal is off (--docspace.tls.insecure-skip-verify)")
 		}
 	}
 	if portals != nil {
-		logger.Info("serving the portals of the config file on /probe", "file", *configFile, "portals", len(portals.Current().portals))
+		logger.Info("serving the portals of the config file on /probe", "file", *configFile, "portals", len(portals.Current().targets))
 	}
 
 	self := prometheus.NewRegistry()
+	var errorCounter prometheus.Registerer
 	if !*disableExporterMetrics {
 		self.MustRegister(
 			versioncollector.NewCollector(exporterName),
 			collectors.NewGoCollector(),
 			collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		)
+		errorCounter = self
 	}
 	if portals != nil {
 		self.MustRegister(portals)
@@ -166,7 +168,7 @@ func run(args []string) int {
 		if err != nil {
 			logger.Error("reloading the config file failed; keeping the last good one", "err", err)
 		} else {
-			logger.Info("reloaded the config file", "file", *configFile, "portals", len(portals.Current().portals))
+			logger.Info("reloaded the config file", "file", *configFile, "portals", len(portals.Current().targets))
 		}
 		return err
 	}
@@ -180,11 +182,12 @@ func run(args []string) int {
 
 	mux, err := newMux(routes{
 		metricsPath: *metricsPath,
-		portal:      portal,
+		target:      target,
 		portals:     portals,
 		self:        self,
+		selfMetrics: !*disableExporterMetrics,
+		scraper:     newScraper(logger, *timeoutOffset, errorCounter),
 		reload:      reload,
-		opts:        collector.HandlerOpts{TimeoutOffset: *timeoutOffset, Logger: logger},
 	})
 	if err != nil {
 		logger.Error("cannot build the landing page", "err", err)
@@ -199,43 +202,11 @@ func run(args []string) int {
 	return 0
 }
 
-// newPortal checks the portal settings given on the command line and builds
-// the portal's client.
-func newPortal(rawURL, keyFile, envKey string, dump bool, timezone string, tlsConfig client.TLSConfig, opts collector.Options) (*collector.Portal, error) {
-	if rawURL == "" {
-		return nil, errors.New("no portal given: set --docspace.url (or DOCSPACE_URL) to the portal root, e.g. https://portal.example.com, or give --config.file")
-	}
-	if timezone != "" {
-		loc, err := time.LoadLocation(timezone)
-		if err != nil {
-			return nil, fmt.Errorf("--docspace.timezone %q is not a known IANA time zone, e.g. Europe/Berlin", timezone)
-		}
-		opts.Location = loc
-	}
-	var key client.KeySource
-	switch {
-	case keyFile != "" && envKey != "":
-		return nil, errors.New("both --docspace.api-key-file (DOCSPACE_API_KEY_FILE) and DOCSPACE_API_KEY are set: keep only one")
-	case keyFile != "":
-		k, err := client.NewFileKey(keyFile)
-		if err != nil {
-			return nil, fmt.Errorf("%w (set --docspace.api-key-file to a readable file holding the key)", err)
-		}
-		key = k
-	case envKey != "":
-		if _, err := client.StaticKey(envKey).Key(); err != nil {
-			return nil, errors.New("DOCSPACE_API_KEY is empty: put the key in it or use --docspace.api-key-file")
-		}
-		key = client.StaticKey(envKey)
-	default:
-		return nil, errors.New("no API key: set --docspace.api-key-file (or DOCSPACE_API_KEY_FILE) to a file holding the key, or the environment variable DOCSPACE_API_KEY")
-	}
-	c, err := client.New(client.Config{
-		URL: rawURL, Key: key, Dump: dump, Timeout: opts.Timeout, TLS: tlsConfig,
-		UserAgent: userAgent(),
-	})
+// redactedURL returns the scheme and host of a portal URL, for logs.
+func redactedURL(raw string) string {
+	u, err := client.ParseURL(raw)
 	if err != nil {
-		return nil, err
+		return "(invalid)"
 	}
-	return collector.NewPortal(c.URL(), c, opts), nil
+	return u.Scheme + "://" + u.Host
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"log/slog"
 	"net/http"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -17,35 +16,41 @@ import (
 // routes is what the exporter serves.
 type routes struct {
 	metricsPath string
-	// portal is the portal of --docspace.url, served on metricsPath; nil
+	// target is the portal of --docspace.url, served on metricsPath; nil
 	// when there is none.
-	portal *collector.Portal
+	target *collector.Target
 	// portals are the portals of --config.file, served on /probe; nil
 	// when there is no config file.
 	portals *config.Holder[*fleet]
-	// self holds the exporter's own metrics.
-	self   *prometheus.Registry
-	reload func() error
-	opts   collector.HandlerOpts
+	// self holds the exporter's own metrics; selfMetrics tells whether
+	// the Go, process, build and promhttp metrics are among them.
+	self        *prometheus.Registry
+	selfMetrics bool
+	scraper     *scraper
+	reload      func() error
 }
 
 // newMux returns the exporter's HTTP handlers: the metrics, /probe and
 // /-/reload (with a config file), health checks and the landing page.
 func newMux(rt routes) (*http.ServeMux, error) {
-	logger := rt.opts.Logger
 	mux := http.NewServeMux()
-	mux.HandleFunc(rt.metricsPath, func(w http.ResponseWriter, r *http.Request) {
-		if rt.portal == nil {
-			promhttp.HandlerFor(rt.self, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}).ServeHTTP(w, r)
-			return
-		}
-		collector.Serve(w, r, rt.portal, rt.self, rt.opts)
-	})
+	var metrics http.Handler
+	if rt.target == nil {
+		metrics = promhttp.HandlerFor(rt.self, rt.scraper.opts)
+	} else {
+		metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			rt.scraper.serve(w, r, rt.target, rt.self)
+		})
+	}
+	if rt.selfMetrics {
+		metrics = promhttp.InstrumentMetricHandler(rt.self, metrics)
+	}
+	mux.Handle(rt.metricsPath, getOnly(metrics))
 	links := []web.LandingLinks{{Address: rt.metricsPath, Text: "Metrics"}}
 	if rt.portals != nil {
-		mux.HandleFunc("/probe", func(w http.ResponseWriter, r *http.Request) {
-			collector.Probe(w, r, rt.portals.Current().lookup, rt.opts)
-		})
+		mux.Handle("/probe", getOnly(rt.scraper.probe(func(name string) *collector.Target {
+			return rt.portals.Current().lookup(name)
+		})))
 		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
 			if r.Method != http.MethodPost {
 				w.Header().Set("Allow", http.MethodPost)
@@ -81,4 +86,16 @@ func newMux(rt routes) (*http.ServeMux, error) {
 		mux.Handle("/", landing)
 	}
 	return mux, nil
+}
+
+// getOnly lets GET and HEAD through to h and answers 405 to other methods.
+func getOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "use GET", http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

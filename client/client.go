@@ -19,7 +19,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sync/singleflight"
 )
@@ -27,9 +26,6 @@ import (
 // MaxBodySize is the largest answer the client reads. DocSpace's backup
 // answers are a few hundred bytes; anything bigger is refused.
 const MaxBodySize = 1 << 20
-
-// DefaultTimeout bounds one call when the caller's context has no deadline.
-const DefaultTimeout = 10 * time.Second
 
 // Config holds the settings of one portal.
 type Config struct {
@@ -39,8 +35,6 @@ type Config struct {
 	Key KeySource
 	// Dump asks for the dump-based, server-wide schedule (Dump=true).
 	Dump bool
-	// Timeout is the most one call may take; 0 means DefaultTimeout.
-	Timeout time.Duration
 	// TLS settings for portals with their own CA.
 	TLS TLSConfig
 	// UserAgent is sent with every request.
@@ -49,7 +43,9 @@ type Config struct {
 
 // TLSConfig holds the TLS settings used to reach a portal.
 type TLSConfig struct {
-	CAFile             string
+	// RootCAs are the CAs to trust instead of the system's (see LoadCA);
+	// nil for the system's.
+	RootCAs            *x509.CertPool
 	InsecureSkipVerify bool
 }
 
@@ -58,28 +54,28 @@ type Client struct {
 	base      *url.URL
 	key       KeySource
 	dump      bool
-	timeout   time.Duration
 	userAgent string
 	http      *http.Client
 	calls     singleflight.Group
 }
 
 // ParseURL checks a portal URL: absolute, http or https, with a host, and
-// without user info, query or fragment. A trailing slash is removed.
+// without user info, query or fragment. A trailing slash is removed. Its
+// errors never quote the URL, which could hold a credential by mistake.
 func ParseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil {
-		return nil, fmt.Errorf("portal URL %q: %w", raw, err)
+		return nil, errors.New("is not a valid URL; give the portal root, e.g. https://portal.example.com")
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, fmt.Errorf("portal URL %q: must start with https:// (or http://)", u.Redacted())
+		return nil, errors.New("must start with https:// (or http://), e.g. https://portal.example.com")
 	case u.Host == "" || u.Hostname() == "":
-		return nil, fmt.Errorf("portal URL %q: has no host", u.Redacted())
+		return nil, errors.New("has no host; give the portal root, e.g. https://portal.example.com")
 	case u.User != nil:
-		return nil, fmt.Errorf("portal URL %q: must not contain a user name or password; give the API key in a file", u.Redacted())
+		return nil, errors.New("must not contain a user name or password; the API key goes in a key file")
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
-		return nil, fmt.Errorf("portal URL %q: must not have a query or fragment; give the portal root, e.g. https://portal.example.com", u.Redacted())
+		return nil, errors.New("must not have a query or fragment; give the portal root, e.g. https://portal.example.com")
 	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
@@ -90,19 +86,12 @@ func ParseURL(raw string) (*url.URL, error) {
 func New(cfg Config) (*Client, error) {
 	base, err := ParseURL(cfg.URL)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("portal URL %w", err)
 	}
 	if cfg.Key == nil {
 		return nil, errors.New("no API key source")
 	}
-	tlsConfig := &tls.Config{InsecureSkipVerify: cfg.TLS.InsecureSkipVerify} //nolint:gosec // an explicit operator choice
-	if cfg.TLS.CAFile != "" {
-		pool, err := LoadCA(cfg.TLS.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("TLS CA file: %w", err)
-		}
-		tlsConfig.RootCAs = pool
-	}
+	tlsConfig := &tls.Config{RootCAs: cfg.TLS.RootCAs, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify} //nolint:gosec // an explicit operator choice
 	transport := http.DefaultTransport.(*http.Transport).Clone()
 	transport.TLSClientConfig = tlsConfig
 	transport.MaxIdleConnsPerHost = 8
@@ -110,15 +99,10 @@ func New(cfg Config) (*Client, error) {
 	// keeps two connections per portal open, so small buffers add up.
 	transport.ReadBufferSize = 2 << 10
 	transport.WriteBufferSize = 1 << 10
-	timeout := cfg.Timeout
-	if timeout <= 0 {
-		timeout = DefaultTimeout
-	}
 	return &Client{
 		base:      base,
 		key:       cfg.Key,
 		dump:      cfg.Dump,
-		timeout:   timeout,
 		userAgent: cfg.UserAgent,
 		http: &http.Client{
 			Transport: transport,
@@ -133,11 +117,11 @@ func New(cfg Config) (*Client, error) {
 func LoadCA(path string) (*x509.CertPool, error) {
 	pem, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("cannot read the CA file: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s: no PEM certificate found", path)
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
 	}
 	return pool, nil
 }
@@ -184,12 +168,18 @@ func (c *Client) dumpQuery() string {
 	return ""
 }
 
+// shared makes the call, or joins the same call already in flight. The
+// call is not cancelled when the caller that started it leaves, so that the
+// others still get its answer, but it never outlives that caller's
+// deadline: ctx must have one (the scrape's).
 func (c *Client) shared(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
 	ch := c.calls.DoChan(path+"?"+query, func() (any, error) {
-		// The shared request must not end when the first caller leaves,
-		// but it never outlives the portal's timeout.
-		callCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
-		defer cancel()
+		callCtx := context.WithoutCancel(ctx)
+		if deadline, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			callCtx, cancel = context.WithDeadline(callCtx, deadline)
+			defer cancel()
+		}
 		return c.do(callCtx, path, query, decode)
 	})
 	select {
@@ -197,7 +187,7 @@ func (c *Client) shared(ctx context.Context, path, query string, decode decodeFu
 		return res.Val, res.Err
 	case <-ctx.Done():
 		return nil, &Error{Kind: KindTimeout, Endpoint: path,
-			Detail: "no answer before the scrape deadline: the portal is slow or hung; check it, or raise the scrape timeout or --docspace.timeout",
+			Detail: "no answer before the scrape deadline: the portal is slow or hung; check it, or raise the scrape timeout or the portal's timeout",
 			Err:    ctx.Err()}
 	}
 }
@@ -234,11 +224,11 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 			target = loc.Scheme + "://" + loc.Host
 		}
 		return fail(KindRedirect, resp.StatusCode, fmt.Sprintf(
-			"HTTP %d redirect to %s, not followed so the key is not sent elsewhere: set --docspace.url to the portal's final https:// address", resp.StatusCode, target), nil)
+			"HTTP %d redirect to %s, not followed so the key is not sent elsewhere: give the portal's final https:// address as its URL", resp.StatusCode, target), nil)
 	}
 	if resp.ContentLength > MaxBodySize {
 		return fail(KindTooLarge, resp.StatusCode, fmt.Sprintf(
-			"HTTP %d with a %d-byte body, over the %d-byte limit: this is not a DocSpace backup answer; check --docspace.url", resp.StatusCode, resp.ContentLength, MaxBodySize), nil)
+			"HTTP %d with a %d-byte body, over the %d-byte limit: this is not a DocSpace backup answer; check the portal URL", resp.StatusCode, resp.ContentLength, MaxBodySize), nil)
 	}
 	size := int64(4096)
 	if resp.ContentLength >= 0 {
@@ -255,7 +245,7 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 	}
 	if len(body) > MaxBodySize {
 		return fail(KindTooLarge, resp.StatusCode, fmt.Sprintf(
-			"HTTP %d with a body over the %d-byte limit: this is not a DocSpace backup answer; check --docspace.url", resp.StatusCode, MaxBodySize), nil)
+			"HTTP %d with a body over the %d-byte limit: this is not a DocSpace backup answer; check the portal URL", resp.StatusCode, MaxBodySize), nil)
 	}
 	return decode(resp.StatusCode, resp.Header, body)
 }
@@ -271,7 +261,7 @@ func decodeAnswer[T any](path string, status int, header http.Header, body []byt
 	}
 	if !isJSON(header.Get("Content-Type")) {
 		return fail(KindNotJSON, fmt.Sprintf(
-			"the answer is not JSON (Content-Type %q): --docspace.url must be the portal root, e.g. https://portal.example.com, without /api/2.0",
+			"the answer is not JSON (Content-Type %q): the portal URL must be the portal root, e.g. https://portal.example.com, without /api/2.0",
 			mediaType(header.Get("Content-Type"))), nil)
 	}
 	var env envelope[T]
@@ -279,7 +269,7 @@ func decodeAnswer[T any](path string, status int, header http.Header, body []byt
 		return fail(KindMalformed, "the answer is not a valid DocSpace API answer", jsonError(err))
 	}
 	if env.Status == nil {
-		return fail(KindMalformed, "the answer is JSON but not a DocSpace API answer (no status field): check --docspace.url", nil)
+		return fail(KindMalformed, "the answer is JSON but not a DocSpace API answer (no status field): check the portal URL", nil)
 	}
 	if *env.Status != 0 {
 		return fail(KindAPIError, "DocSpace reported an error"+envelopeMessage(env.Error), nil)
@@ -309,10 +299,10 @@ func statusError(path string, code int, header http.Header, body []byte) error {
 	case code == http.StatusForbidden:
 		e.Kind = KindForbidden
 		e.Detail = "HTTP 403" + msg + ": the key's creator must be the portal owner or a DocSpace admin and the key needs the *:read scope; " +
-			"the tariff may lack backups, the portal may be being restored, and on SaaS --docspace.dump is not allowed"
+			"the tariff may lack backups, the portal may be being restored, and on SaaS the dump schedule is not available"
 	case code == http.StatusNotFound:
 		e.Kind = KindNotFound
-		e.Detail = "HTTP 404" + msg + ": check that --docspace.url is the root of an existing, active portal"
+		e.Detail = "HTTP 404" + msg + ": check that the portal URL is the root of an existing, active portal"
 	case code == http.StatusTooManyRequests:
 		e.Kind = KindRateLimited
 		e.Detail = "HTTP 429: DocSpace is rate limiting this key"
@@ -389,11 +379,11 @@ func transportKind(err error) Kind {
 func transportDetail(err error) string {
 	switch transportKind(err) {
 	case KindTimeout:
-		return "no answer before the deadline: the portal is slow or hung; check it, or raise the scrape timeout or --docspace.timeout"
+		return "no answer before the deadline: the portal is slow or hung; check it, or raise the scrape timeout or the portal's timeout"
 	case KindTLS:
-		return "TLS handshake failed: for a portal with its own CA give --docspace.tls.ca-file"
+		return "TLS handshake failed: check the portal's certificate; for a portal with its own CA give the CA file"
 	}
-	return "cannot reach the portal: check --docspace.url, DNS, proxy settings and that DocSpace is running"
+	return "cannot reach the portal: check the portal URL, DNS, proxy settings and that DocSpace is running"
 }
 
 // stripURL removes net/http's "Get \"<url>\": " wrapper: the URL is already

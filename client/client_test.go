@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
+	"github.com/docspace-exporter/docspace_exporter/internal/schedule"
 )
 
 const testKey = "sk-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -31,7 +32,7 @@ func newFake(t *testing.T) (*docspacetest.Portal, *httptest.Server) {
 
 func newClient(t *testing.T, url string, mod ...func(*Config)) *Client {
 	t.Helper()
-	cfg := Config{URL: url, Key: StaticKey(testKey), Timeout: 2 * time.Second}
+	cfg := Config{URL: url, Key: StaticKey(testKey)}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -44,34 +45,42 @@ func newClient(t *testing.T, url string, mod ...func(*Config)) *Client {
 
 func ptr[T any](v T) *T { return &v }
 
+// testContext returns a context with the deadline of a scrape.
+func testContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 func TestBackupScheduleSamples(t *testing.T) {
 	weekly := &Schedule{
-		StorageType: ptr(StorageDocuments), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2),
+		StorageType: ptr(StorageDocuments), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2),
 		BackupsStored: ptr(7), LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC), Dump: ptr(false),
 	}
 	tests := []struct {
-		name     string
-		schedule string
-		dump     bool
-		want     *Schedule
+		name   string
+		sample string
+		dump   bool
+		want   *Schedule
 	}{
 		{"weekly", docspacetest.ScheduleWeekly, false, weekly},
 		{"never run", docspacetest.ScheduleNeverRun, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7), Dump: ptr(false)}},
+			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7), Dump: ptr(false)}},
 		{"daily", docspacetest.ScheduleDaily, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(PeriodDaily), Hour: ptr(3), Day: ptr(0), BackupsStored: ptr(7),
+			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Daily), Hour: ptr(3), Day: ptr(0), BackupsStored: ptr(7),
 			LastBackup: time.Date(2026, 6, 29, 3, 4, 10, 0, time.UTC), Dump: ptr(false)}},
 		{"monthly", docspacetest.ScheduleMonthly15, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(PeriodMonthly), Hour: ptr(1), Day: ptr(15), BackupsStored: ptr(3),
+			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Monthly), Hour: ptr(1), Day: ptr(15), BackupsStored: ptr(3),
 			LastBackup: time.Date(2026, 6, 15, 1, 2, 44, 0, time.UTC), Dump: ptr(false)}},
 		{"data store", docspacetest.ScheduleDataStore, false, &Schedule{
-			StorageType: ptr(StorageDataStore), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7),
+			StorageType: ptr(StorageDataStore), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7),
 			LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC), Dump: ptr(false)}},
 		{"postgres time", docspacetest.SchedulePostgres, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7),
+			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7),
 			LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 123456000, time.UTC), Dump: ptr(false)}},
 		{"old server", docspacetest.ScheduleOldServer, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(PeriodWeekly), Hour: ptr(2), Day: ptr(2),
+			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2),
 			LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC)}},
 		{"no schedule", "", false, nil},
 		{"no dump schedule", docspacetest.ScheduleWeekly, true, nil},
@@ -79,9 +88,9 @@ func TestBackupScheduleSamples(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p, srv := newFake(t)
-			p.SetSchedule(tt.schedule)
+			p.SetSchedule(tt.sample)
 			c := newClient(t, srv.URL, func(c *Config) { c.Dump = tt.dump })
-			got, err := c.BackupSchedule(context.Background())
+			got, err := c.BackupSchedule(testContext(t))
 			if err != nil {
 				t.Fatalf("BackupSchedule: %v", err)
 			}
@@ -94,18 +103,18 @@ func TestBackupScheduleS3AndDump(t *testing.T) {
 	p, srv := newFake(t)
 	p.SetSchedule(docspacetest.ScheduleS3)
 	p.SetDumpSchedule(docspacetest.ScheduleDump)
-	got, err := newClient(t, srv.URL).BackupSchedule(context.Background())
+	got, err := newClient(t, srv.URL).BackupSchedule(testContext(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.StorageType == nil || *got.StorageType != StorageThirdPartyConsumer {
 		t.Errorf("storage type = %v, want 5", got.StorageType)
 	}
-	dump, err := newClient(t, srv.URL, func(c *Config) { c.Dump = true }).BackupSchedule(context.Background())
+	dump, err := newClient(t, srv.URL, func(c *Config) { c.Dump = true }).BackupSchedule(testContext(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dump.Dump == nil || !*dump.Dump || *dump.StorageType != StorageLocal || *dump.Period != PeriodDaily {
+	if dump.Dump == nil || !*dump.Dump || *dump.StorageType != StorageLocal || *dump.Period != schedule.Daily {
 		t.Errorf("dump schedule = %+v", dump)
 	}
 }
@@ -133,7 +142,7 @@ func assertSchedule(t *testing.T, got, want *Schedule) {
 			if v != nil {
 				return *v
 			}
-		case *Period:
+		case *schedule.Period:
 			if v != nil {
 				return *v
 			}
@@ -176,9 +185,9 @@ func TestBackupScheduleFailures(t *testing.T) {
 			contains: []string{`"Access denied"`, "owner or a DocSpace admin", "*:read"}, absent: []string{"PermissionResolver", "stack", "hresult"}},
 		{name: "403 empty (scope)", override: docspacetest.ForbiddenEmpty(), kind: KindForbidden, status: 403, contains: []string{"*:read"}},
 		{name: "403 dump on SaaS", setup: func(p *docspacetest.Portal, c *Config) { p.SetSaaS(true); c.Dump = true },
-			kind: KindForbidden, status: 403, contains: []string{"--docspace.dump"}},
+			kind: KindForbidden, status: 403, contains: []string{"dump schedule is not available"}},
 		{name: "402 problem", override: docspacetest.PaymentRequired(), kind: KindPaymentRequired, status: 402, contains: []string{"unpaid"}},
-		{name: "404 problem", override: docspacetest.NotFoundProblem(), kind: KindNotFound, status: 404, contains: []string{"--docspace.url"}},
+		{name: "404 problem", override: docspacetest.NotFoundProblem(), kind: KindNotFound, status: 404, contains: []string{"root of an existing, active portal"}},
 		{name: "429", override: docspacetest.RateLimited(), kind: KindRateLimited, status: 429, contains: []string{"retry after 30s"}},
 		{name: "500 envelope", override: docspacetest.ServerError("Object reference not set"), kind: KindServerError, status: 500,
 			contains: []string{"HTTP 500", "Object reference not set"}, absent: []string{"   at "}},
@@ -195,7 +204,7 @@ func TestBackupScheduleFailures(t *testing.T) {
 		{name: "status 1 envelope", override: docspacetest.StatusOneEnvelope(), kind: KindAPIError, status: 200},
 		{name: "huge streamed", override: docspacetest.Huge(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"limit"}},
 		{name: "huge with length", override: docspacetest.HugeWithLength(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"8388608-byte body"}},
-		{name: "hung portal", setup: func(p *docspacetest.Portal, c *Config) { p.SetHang(true); c.Timeout = 200 * time.Millisecond },
+		{name: "hung portal", setup: func(p *docspacetest.Portal, c *Config) { p.SetHang(true) },
 			kind: KindTimeout, status: 0, contains: []string{"slow or hung"}},
 	}
 	for _, tt := range tests {
@@ -205,7 +214,7 @@ func TestBackupScheduleFailures(t *testing.T) {
 			if tt.override != nil {
 				p.SetOverride(docspacetest.PathSchedule, tt.override)
 			}
-			cfg := Config{URL: srv.URL, Key: StaticKey(testKey), Timeout: 2 * time.Second}
+			cfg := Config{URL: srv.URL, Key: StaticKey(testKey)}
 			if tt.setup != nil {
 				tt.setup(p, &cfg)
 			}
@@ -214,7 +223,9 @@ func TestBackupScheduleFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			start := time.Now()
-			s, err := c.BackupSchedule(context.Background())
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			s, err := c.BackupSchedule(ctx)
 			if err == nil {
 				t.Fatalf("no error, schedule %+v", s)
 			}
@@ -255,7 +266,7 @@ func TestConnectionRefused(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	url := srv.URL
 	srv.Close()
-	_, err := newClient(t, url).BackupSchedule(context.Background())
+	_, err := newClient(t, url).BackupSchedule(testContext(t))
 	assertError(t, err, KindNetwork, 0, []string{"cannot reach the portal"}, nil)
 }
 
@@ -265,27 +276,29 @@ func TestTLS(t *testing.T) {
 	srv := httptest.NewTLSServer(p)
 	defer srv.Close()
 
-	_, err := newClient(t, srv.URL).BackupSchedule(context.Background())
-	assertError(t, err, KindTLS, 0, []string{"--docspace.tls.ca-file"}, nil)
+	_, err := newClient(t, srv.URL).BackupSchedule(testContext(t))
+	assertError(t, err, KindTLS, 0, []string{"give the CA file"}, nil)
 
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	der := srv.Certificate().Raw
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	s, err := newClient(t, srv.URL, func(c *Config) { c.TLS.CAFile = caFile }).BackupSchedule(context.Background())
+	pool, err := LoadCA(caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := newClient(t, srv.URL, func(c *Config) { c.TLS.RootCAs = pool }).BackupSchedule(testContext(t))
 	if err != nil || s == nil || *s.BackupsStored != 7 {
 		t.Fatalf("with CA file: %+v, %v", s, err)
 	}
-	s, err = newClient(t, srv.URL, func(c *Config) { c.TLS.InsecureSkipVerify = true }).BackupSchedule(context.Background())
+	s, err = newClient(t, srv.URL, func(c *Config) { c.TLS.InsecureSkipVerify = true }).BackupSchedule(testContext(t))
 	if err != nil || s == nil {
 		t.Fatalf("insecure: %+v, %v", s, err)
 	}
 }
 
 func TestNewRejectsBadSettings(t *testing.T) {
-	bad := filepath.Join(t.TempDir(), "bad.pem")
-	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
 	tests := []struct {
 		name string
 		cfg  Config
@@ -297,8 +310,6 @@ func TestNewRejectsBadSettings(t *testing.T) {
 		{"user info", Config{URL: "https://admin:hunter2@portal.example.com", Key: StaticKey("k")}, "user name or password"},
 		{"query", Config{URL: "https://portal.example.com/?a=b", Key: StaticKey("k")}, "query"},
 		{"no key", Config{URL: "https://portal.example.com"}, "no API key"},
-		{"missing CA", Config{URL: "https://portal.example.com", Key: StaticKey("k"), TLS: TLSConfig{CAFile: "/nonexistent/ca.pem"}}, "TLS CA file"},
-		{"bad CA", Config{URL: "https://portal.example.com", Key: StaticKey("k"), TLS: TLSConfig{CAFile: bad}}, "no PEM certificate"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,6 +324,16 @@ func TestNewRejectsBadSettings(t *testing.T) {
 	}
 }
 
+func TestLoadCA(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.pem")
+	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
+	for path, want := range map[string]string{"/nonexistent/ca.pem": "cannot read the CA file", bad: "holds no PEM certificate"} {
+		if _, err := LoadCA(path); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("LoadCA(%s) = %v; want an error containing %q", path, err, want)
+		}
+	}
+}
+
 func TestURLWithPathAndTrailingSlash(t *testing.T) {
 	p := docspacetest.NewPortal(testKey)
 	p.SetSchedule(docspacetest.ScheduleWeekly)
@@ -324,7 +345,7 @@ func TestURLWithPathAndTrailingSlash(t *testing.T) {
 	if c.URL() != srv.URL+"/docspace" {
 		t.Errorf("URL() = %q", c.URL())
 	}
-	if s, err := c.BackupSchedule(context.Background()); err != nil || *s.Hour != 2 {
+	if s, err := c.BackupSchedule(testContext(t)); err != nil || *s.Hour != 2 {
 		t.Fatalf("%+v %v", s, err)
 	}
 }
@@ -343,7 +364,7 @@ func TestAuthorizationHeader(t *testing.T) {
 	}
 	p, srv := newFake(t)
 	p.SetSchedule(docspacetest.ScheduleWeekly)
-	if _, err := newClient(t, srv.URL).BackupSchedule(context.Background()); err != nil {
+	if _, err := newClient(t, srv.URL).BackupSchedule(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	if got := p.Authorizations(); len(got) != 1 || got[0] != "Bearer "+testKey {
@@ -363,7 +384,7 @@ func TestFileKeyRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := newClient(t, srv.URL, func(c *Config) { c.Key = key })
-	_, err = c.BackupSchedule(context.Background())
+	_, err = c.BackupSchedule(testContext(t))
 	assertError(t, err, KindUnauthorized, 401, nil, []string{"sk-old"})
 
 	// Rotate: write the right key with a new modification time.
@@ -372,7 +393,7 @@ func TestFileKeyRotation(t *testing.T) {
 	}
 	future := time.Now().Add(time.Minute)
 	_ = os.Chtimes(path, future, future)
-	if _, err := c.BackupSchedule(context.Background()); err != nil {
+	if _, err := c.BackupSchedule(testContext(t)); err != nil {
 		t.Fatalf("after rotation: %v", err)
 	}
 	if got := p.Authorizations(); got[len(got)-1] != "Bearer "+testKey || got[0] != "Bearer sk-old" {
@@ -382,7 +403,7 @@ func TestFileKeyRotation(t *testing.T) {
 	if err := os.Remove(path); err != nil {
 		t.Fatal(err)
 	}
-	_, err = c.BackupSchedule(context.Background())
+	_, err = c.BackupSchedule(testContext(t))
 	assertError(t, err, KindKey, 0, []string{"API key file"}, nil)
 }
 
@@ -417,7 +438,7 @@ func TestConcurrentCallsShareOneRequest(t *testing.T) {
 	errs := make(chan error, 50)
 	for range 50 {
 		wg.Go(func() {
-			s, err := c.BackupSchedule(context.Background())
+			s, err := c.BackupSchedule(testContext(t))
 			if err == nil && *s.BackupsStored != 7 {
 				err = errors.New("wrong schedule")
 			}
@@ -435,7 +456,7 @@ func TestConcurrentCallsShareOneRequest(t *testing.T) {
 		t.Errorf("the fake saw %d requests, want 1", n)
 	}
 	// A later call is not served from the earlier one.
-	if _, err := c.BackupSchedule(context.Background()); err != nil {
+	if _, err := c.BackupSchedule(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
 	if n := p.Requests(docspacetest.PathSchedule); n != 2 {
@@ -447,7 +468,7 @@ func TestConcurrentCallsShareOneRequest(t *testing.T) {
 func TestCallerDeadline(t *testing.T) {
 	p, srv := newFake(t)
 	p.SetHang(true)
-	c := newClient(t, srv.URL, func(c *Config) { c.Timeout = 5 * time.Second })
+	c := newClient(t, srv.URL)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -455,7 +476,7 @@ func TestCallerDeadline(t *testing.T) {
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("gave up after %v", d)
 	}
-	assertError(t, err, KindTimeout, 0, []string{"scrape deadline"}, nil)
+	assertError(t, err, KindTimeout, 0, []string{"slow or hung"}, nil)
 }
 
 func TestParseDateTime(t *testing.T) {

@@ -1,7 +1,6 @@
 package client
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -37,7 +36,7 @@ func TestBackupProgress(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p, srv := newFake(t)
 			p.SetProgress(tt.progress)
-			got, err := newClient(t, srv.URL).BackupProgress(context.Background())
+			got, err := newClient(t, srv.URL).BackupProgress(testContext(t))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -73,7 +72,7 @@ func deref[T any](p *T) any {
 func TestBackupProgressFailure(t *testing.T) {
 	p, srv := newFake(t)
 	p.SetOverride(docspacetest.PathProgress, docspacetest.ForbiddenAccessDenied())
-	_, err := newClient(t, srv.URL).BackupProgress(context.Background())
+	_, err := newClient(t, srv.URL).BackupProgress(testContext(t))
 	assertError(t, err, KindForbidden, 403, []string{ProgressPath}, nil)
 }
 
@@ -89,13 +88,13 @@ func TestQueries(t *testing.T) {
 	}))
 	defer srv.Close()
 	c := newClient(t, srv.URL, func(c *Config) { c.Dump = true })
-	if _, err := c.BackupSchedule(context.Background()); err != nil {
+	if _, err := c.BackupSchedule(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.BackupProgress(context.Background()); err != nil {
+	if _, err := c.BackupProgress(testContext(t)); err != nil {
 		t.Fatal(err)
 	}
-	tz, err := c.Timezone(context.Background())
+	tz, err := c.Timezone(testContext(t))
 	if err != nil || tz != "Asia/Kolkata" {
 		t.Fatalf("Timezone = %q, %v", tz, err)
 	}
@@ -111,6 +110,6 @@ func TestTimezoneMissing(t *testing.T) {
 		Header: http.Header{"Content-Type": {docspacetest.ContentTypeJSON}},
 		Body:   []byte(`{"response":{"culture":"en-US"},"count":1,"status":0,"statusCode":200}`),
 	})
-	_, err := newClient(t, srv.URL).Timezone(context.Background())
-	assertError(t, err, KindMalformed, 200, []string{"no time zone", "--docspace.timezone"}, nil)
+	_, err := newClient(t, srv.URL).Timezone(testContext(t))
+	assertError(t, err, KindMalformed, 200, []string{"no time zone", "exporter's settings of this portal"}, nil)
 }

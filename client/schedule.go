@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/docspace-exporter/docspace_exporter/internal/schedule"
 )
 
 // SchedulePath is the endpoint that returns the portal's backup schedule.
@@ -22,16 +24,6 @@ const (
 	StorageThirdPartyConsumer  StorageType = 5
 )
 
-// Period is the schedule's cronParams.period.
-type Period int
-
-// The periods DocSpace knows.
-const (
-	PeriodDaily   Period = 0
-	PeriodWeekly  Period = 1
-	PeriodMonthly Period = 2
-)
-
 // Schedule is the part of DocSpace's ScheduleDto the exporter uses. It
 // deliberately has no field for storageParams, which can hold storage
 // credentials: they are never decoded.
@@ -40,10 +32,10 @@ const (
 // servers leave out dump; backupsStored is absent when 0).
 type Schedule struct {
 	StorageType *StorageType
-	// Period, Hour and Day come from cronParams. Hour is 0-23 in the
+	// Period, Hour and Day come from cronParams (see schedule.Cron). Hour is 0-23 in the
 	// portal's time zone; Day is 0 for daily, 1-7 (1 = Sunday) for weekly,
 	// 1-31 for monthly.
-	Period        *Period
+	Period        *schedule.Period
 	Hour          *int
 	Day           *int
 	BackupsStored *int
@@ -56,9 +48,9 @@ type Schedule struct {
 type scheduleDTO struct {
 	StorageType *StorageType `json:"storageType"`
 	CronParams  *struct {
-		Period *Period `json:"period"`
-		Hour   *int    `json:"hour"`
-		Day    *int    `json:"day"`
+		Period *schedule.Period `json:"period"`
+		Hour   *int             `json:"hour"`
+		Day    *int             `json:"day"`
 	} `json:"cronParams"`
 	BackupsStored  *int    `json:"backupsStored"`
 	LastBackupTime *string `json:"lastBackupTime"`

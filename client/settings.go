@@ -23,7 +23,7 @@ func (c *Client) Timezone(ctx context.Context) (string, error) {
 	}
 	if dto == nil || dto.Timezone == nil || strings.TrimSpace(*dto.Timezone) == "" {
 		return "", &Error{Kind: KindMalformed, Endpoint: SettingsPath, StatusCode: 200,
-			Detail: "the settings carry no time zone", Err: errors.New("set the portal's time zone, or give it to the exporter with --docspace.timezone")}
+			Detail: "the settings carry no time zone", Err: errors.New("set the time zone in the portal's settings, or give it in the exporter's settings of this portal")}
 	}
 	return strings.TrimSpace(*dto.Timezone), nil
 }

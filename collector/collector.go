@@ -1,7 +1,8 @@
 // Package collector turns the answers of one DocSpace portal into Prometheus
 // metrics. A Collector is built for one scrape and bound to that scrape's
-// context: every Collect calls DocSpace afresh; only the portal's time zone
-// is kept between scrapes.
+// context: every Collect calls DocSpace afresh. What lives between scrapes
+// is kept by the portal's Target: its time zone, read from its settings at
+// most hourly, and which failed task was last logged.
 package collector
 
 import (
@@ -14,36 +15,41 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
-	nextbackup "github.com/docspace-exporter/docspace_exporter/internal/schedule"
+	"github.com/docspace-exporter/docspace_exporter/internal/schedule"
 )
 
 // Collector collects the metrics of one portal for one scrape.
 type Collector struct {
 	ctx    context.Context
-	portal *Portal
+	target *Target
 	logger *slog.Logger // use log(), which names the portal
-	// err, when set, is reported as a failed scrape without calling DocSpace
-	// (e.g. an invalid scrape timeout header).
+	// err, when set, is why the scrape cannot start (e.g. an invalid
+	// scrape timeout header): it is reported as a failed scrape without
+	// calling DocSpace.
 	err error
 	// now is the scrape's clock, for the never-run slot computation.
 	now func() time.Time
 }
 
-// New returns a Collector for one scrape of portal, bound to ctx.
-func New(ctx context.Context, portal *Portal, logger *slog.Logger) *Collector {
-	return &Collector{ctx: ctx, portal: portal, logger: logger, now: time.Now}
+// New returns a Collector for one scrape of target, bound to ctx, which
+// must carry the scrape's deadline. When err is not nil the scrape cannot
+// start: Collect reports it as failed and logs err without calling
+// DocSpace.
+func New(ctx context.Context, target *Target, logger *slog.Logger, err error) *Collector {
+	return &Collector{ctx: ctx, target: target, logger: logger, err: err, now: time.Now}
 }
 
-// log returns the logger, with the portal's name. Built on demand: most
-// scrapes log nothing.
+// log returns the logger, with the portal's name and where it was
+// configured. Built on demand: most scrapes log nothing.
 func (c *Collector) log() *slog.Logger {
-	return c.logger.With("portal", c.portal.Name)
+	s := c.target.settings
+	return c.logger.With("portal", s.Name, "configured_at", s.Source())
 }
 
 // Describe implements prometheus.Collector.
-func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for d := range familyOf {
-		ch <- d
+func (c *Collector) Describe(descs chan<- *prometheus.Desc) {
+	for _, d := range allDescs {
+		descs <- d
 	}
 }
 
@@ -62,66 +68,61 @@ func timed[T any](f func() (T, error)) result[T] {
 
 // Collect implements prometheus.Collector. It makes the scrape's calls to
 // DocSpace concurrently, then sends the metrics.
-func (c *Collector) Collect(ch chan<- prometheus.Metric) {
-	for _, s := range c.collect() {
-		ch <- prometheus.MustNewConstMetric(s.desc, prometheus.GaugeValue, s.value, s.labels...)
+func (c *Collector) Collect(metrics chan<- prometheus.Metric) {
+	send := func(d *prometheus.Desc, v float64, labels ...string) {
+		metrics <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
 	}
-}
-
-// collect makes the scrape's calls to DocSpace concurrently and returns the
-// samples. Collect sends them as metrics; Serve encodes them directly.
-func (c *Collector) collect() samples {
-	var out samples
-	ch := &out
 	if c.err != nil {
 		c.log().Error("DocSpace scrape failed", "err", c.err)
-		gauge(ch, upDesc, 0)
-		gauge(ch, statusCodeDesc, 0)
-		gauge(ch, durationDesc, 0)
-		return out
+		send(upDesc, 0)
+		send(statusCodeDesc, 0)
+		send(durationDesc, 0)
+		return
 	}
 	start := time.Now()
 	var (
 		wg       sync.WaitGroup
 		progress result[*client.Progress]
-		location = result[*time.Location]{value: c.portal.location}
-		p        = c.portal
+		t        = c.target
+		location = result[*time.Location]{value: t.location}
 	)
-	if p.progress {
-		wg.Go(func() { progress = timed(func() (*client.Progress, error) { return p.client.BackupProgress(c.ctx) }) })
+	if t.progress {
+		wg.Go(func() { progress = timed(func() (*client.Progress, error) { return t.client.BackupProgress(c.ctx) }) })
 	}
-	if p.timezone != nil {
-		wg.Go(func() { location = p.timezone.get(c.ctx, c.log) })
+	if t.timezone != nil {
+		wg.Go(func() { location = t.timezone.get(c.ctx, c.log) })
 	}
-	schedule := timed(func() (*client.Schedule, error) { return p.client.BackupSchedule(c.ctx) })
+	sched := timed(func() (*client.Schedule, error) { return t.client.BackupSchedule(c.ctx) })
 	wg.Wait()
 
-	gauge(ch, upDesc, boolValue(schedule.err == nil))
-	gauge(ch, statusCodeDesc, float64(client.StatusCode(schedule.err)))
-	gauge(ch, durationDesc, time.Since(start).Seconds())
-	collectorMetrics(ch, "schedule", schedule.err, schedule.duration)
-	if schedule.err != nil {
-		c.logFailure("backup schedule", schedule.err)
+	send(upDesc, boolValue(sched.err == nil))
+	send(statusCodeDesc, float64(client.StatusCode(sched.err)))
+	send(durationDesc, time.Since(start).Seconds())
+	sendCollector(send, "schedule", sched.err, sched.duration)
+	if sched.err != nil {
+		c.logFailure("backup schedule", sched.err)
 	} else {
-		c.collectSchedule(ch, schedule.value, location.value)
+		c.collectSchedule(send, sched.value, location.value)
 	}
-	if p.progress {
-		collectorMetrics(ch, "progress", progress.err, progress.duration)
+	if t.progress {
+		sendCollector(send, "progress", progress.err, progress.duration)
 		if progress.err != nil {
 			c.logFailure("backup progress", progress.err)
 		} else {
-			c.collectProgress(ch, progress.value)
+			c.collectProgress(send, progress.value)
 		}
 	}
-	if p.timezone != nil {
-		collectorMetrics(ch, "settings", location.err, location.duration)
+	if t.timezone != nil {
+		sendCollector(send, "settings", location.err, location.duration)
 	}
-	return out
 }
 
-func collectorMetrics(ch *samples, name string, err error, d time.Duration) {
-	gauge(ch, collectorSuccessDesc, boolValue(err == nil), name)
-	gauge(ch, collectorDurationDesc, d.Seconds(), name)
+// sendFunc sends one gauge sample of a scrape.
+type sendFunc func(d *prometheus.Desc, v float64, labels ...string)
+
+func sendCollector(send sendFunc, name string, err error, d time.Duration) {
+	send(collectorSuccessDesc, boolValue(err == nil), name)
+	send(collectorDurationDesc, d.Seconds(), name)
 }
 
 func (c *Collector) logFailure(call string, err error) {
@@ -133,54 +134,54 @@ func (c *Collector) logFailure(call string, err error) {
 	c.log().Error("DocSpace scrape failed", attrs...)
 }
 
-func (c *Collector) collectSchedule(ch *samples, s *client.Schedule, loc *time.Location) {
+func (c *Collector) collectSchedule(send sendFunc, s *client.Schedule, loc *time.Location) {
 	if s == nil {
-		gauge(ch, configuredDesc, 0)
+		send(configuredDesc, 0)
 		return
 	}
-	gauge(ch, configuredDesc, 1)
+	send(configuredDesc, 1)
 	if s.BackupsStored != nil {
-		gauge(ch, backupsStoredDesc, float64(*s.BackupsStored))
+		send(backupsStoredDesc, float64(*s.BackupsStored))
 	}
 	if s.Dump != nil {
-		gauge(ch, dumpDesc, boolValue(*s.Dump))
+		send(dumpDesc, boolValue(*s.Dump))
 	}
 	if s.Period != nil {
-		gauge(ch, periodDesc, float64(*s.Period))
+		send(periodDesc, float64(*s.Period))
 	}
 	if s.Hour != nil {
-		gauge(ch, hourDesc, float64(*s.Hour))
+		send(hourDesc, float64(*s.Hour))
 	}
 	if s.Day != nil {
-		gauge(ch, dayDesc, float64(*s.Day))
+		send(dayDesc, float64(*s.Day))
 	}
-	gauge(ch, infoDesc, 1, periodLabel(s.Period), storageTypeLabel(s.StorageType))
+	send(infoDesc, 1, periodLabel(s.Period), storageTypeLabel(s.StorageType))
 	if !s.LastBackup.IsZero() {
-		gauge(ch, lastBackupDesc, unixSeconds(s.LastBackup))
+		send(lastBackupDesc, unixSeconds(s.LastBackup))
 	}
 	if loc == nil || s.Period == nil || s.Hour == nil || s.Day == nil {
 		return
 	}
-	cron := nextbackup.Cron{Period: nextbackup.Period(*s.Period), Hour: *s.Hour, Day: *s.Day}
-	next, interval, err := nextbackup.Next(cron, s.LastBackup, c.now(), loc)
+	cron := schedule.Cron{Period: *s.Period, Hour: *s.Hour, Day: *s.Day}
+	next, interval, err := schedule.Next(cron, s.LastBackup, c.now(), loc)
 	if err != nil {
 		c.log().Warn("cannot compute the next scheduled backup", "err", err)
 		return
 	}
-	gauge(ch, nextBackupDesc, unixSeconds(next))
-	gauge(ch, intervalDesc, interval.Seconds())
+	send(nextBackupDesc, unixSeconds(next))
+	send(intervalDesc, interval.Seconds())
 }
 
-func (c *Collector) collectProgress(ch *samples, t *client.Progress) {
+func (c *Collector) collectProgress(send sendFunc, t *client.Progress) {
 	if t == nil {
-		gauge(ch, taskRunningDesc, 0)
+		send(taskRunningDesc, 0)
 		return
 	}
-	gauge(ch, taskRunningDesc, boolValue(t.Running()))
-	gauge(ch, taskProgressDesc, float64(t.Percent)/100)
-	gauge(ch, taskFailedDesc, boolValue(t.Failed()))
+	send(taskRunningDesc, boolValue(t.Running()))
+	send(taskProgressDesc, float64(t.Percent)/100)
+	send(taskFailedDesc, boolValue(t.Failed()))
 	if t.Failed() {
-		c.portal.logTaskFailure(c.log(), t)
+		c.target.logTaskFailure(c.log(), t)
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
-	"github.com/docspace-exporter/docspace_exporter/client"
+	"github.com/docspace-exporter/docspace_exporter/config"
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
 
@@ -45,37 +45,49 @@ var stableMetrics = []string{
 var testNow = time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 
 type fixture struct {
+	t      *testing.T
 	fake   *docspacetest.Portal
-	portal *Portal
+	target *Target
 	logs   *bytes.Buffer
 	logger *slog.Logger
 }
 
-func newFixture(t *testing.T, mod ...func(*client.Config)) *fixture {
+// newFixture returns a target for a fake portal; mod changes its settings.
+func newFixture(t *testing.T, mod ...func(*config.Portal)) *fixture {
 	t.Helper()
 	fake := docspacetest.NewPortal(testKey)
 	srv := httptest.NewServer(fake)
 	t.Cleanup(func() { fake.Close(); srv.Close() })
-	cfg := client.Config{URL: srv.URL, Key: client.StaticKey(testKey), Timeout: time.Second}
-	for _, m := range mod {
-		m(&cfg)
+	keyFile := filepath.Join(t.TempDir(), "api-key")
+	if err := os.WriteFile(keyFile, []byte(testKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
 	}
-	c, err := client.New(cfg)
+	settings := config.Portal{Name: "test", URL: srv.URL, APIKeyFile: keyFile, Timeout: time.Second}
+	for _, m := range mod {
+		m(&settings)
+	}
+	target, err := NewTarget(settings, Options{Progress: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &bytes.Buffer{}
 	return &fixture{
+		t:      t,
 		fake:   fake,
-		portal: NewPortal("test", c, Options{Timeout: time.Second, Progress: true}),
+		target: target,
 		logs:   logs,
 		logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
 
-// collector returns a Collector for one scrape at testNow.
+// collector returns a Collector for one scrape at testNow, with a deadline.
 func (f *fixture) collector(ctx context.Context) *Collector {
-	c := New(ctx, f.portal, f.logger)
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Second)
+		f.t.Cleanup(cancel)
+	}
+	c := New(ctx, f.target, f.logger, nil)
 	c.now = func() time.Time { return testNow }
 	return c
 }
@@ -133,7 +145,7 @@ func TestGolden(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f := newFixture(t, func(c *client.Config) { c.Dump = tt.dump })
+			f := newFixture(t, func(p *config.Portal) { p.Dump = tt.dump })
 			f.fake.SetSchedule(docspacetest.ScheduleWeekly)
 			tt.setup(f)
 			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
@@ -225,131 +237,9 @@ func TestConnectionFailures(t *testing.T) {
 
 	for name, url := range map[string]string{"refused": refusedURL, "tls": tlsServer.URL} {
 		t.Run(name, func(t *testing.T) {
-			f := newFixture(t, func(c *client.Config) { c.URL = url })
+			f := newFixture(t, func(p *config.Portal) { p.URL = url })
 			compareGolden(t, f.collector(context.Background()), "no_response")
 			checkLogs(t, f.logs.String(), map[string]string{"refused": "cannot reach", "tls": "TLS"}[name])
-		})
-	}
-}
-
-func TestScrapeTimeout(t *testing.T) {
-	tests := []struct {
-		header string
-		max    time.Duration
-		want   time.Duration
-		err    bool
-	}{
-		{"", 10 * time.Second, 10 * time.Second, false},
-		{"15", 10 * time.Second, 10 * time.Second, false},
-		{"10", 30 * time.Second, 9500 * time.Millisecond, false},
-		{"2.5", 10 * time.Second, 2 * time.Second, false},
-		{"0.4", 10 * time.Second, 200 * time.Millisecond, false},
-		{"0", 10 * time.Second, 0, true},
-		{"-3", 10 * time.Second, 0, true},
-		{"NaN", 10 * time.Second, 0, true},
-		{"+Inf", 10 * time.Second, 0, true},
-		{"ten", 10 * time.Second, 0, true},
-	}
-	for _, tt := range tests {
-		r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-		if tt.header != "" {
-			r.Header.Set(ScrapeTimeoutHeader, tt.header)
-		}
-		got, err := ScrapeTimeout(r, tt.max, 500*time.Millisecond)
-		if (err != nil) != tt.err || got != tt.want {
-			t.Errorf("header %q: got %v, %v; want %v, error %v", tt.header, got, err, tt.want, tt.err)
-		}
-	}
-}
-
-func TestServe(t *testing.T) {
-	t.Run("healthy", func(t *testing.T) {
-		f := newFixture(t)
-		f.fake.SetSchedule(docspacetest.ScheduleS3)
-		body, code := serve(t, f, "10")
-		if code != 200 || !strings.Contains(body, "docspace_up 1\n") ||
-			!strings.Contains(body, `docspace_backup_schedule_info{period="weekly",storage_type="thirdparty_consumer"} 1`) {
-			t.Errorf("HTTP %d:\n%s", code, body)
-		}
-	})
-	t.Run("content negotiation", func(t *testing.T) {
-		f := newFixture(t)
-		f.fake.SetSchedule(docspacetest.ScheduleWeekly)
-		for accept, want := range map[string]string{
-			"": "text/plain; version=0.0.4",
-			"text/plain;version=0.0.4;q=0.5,*/*;q=0.1":                                                   "text/plain; version=0.0.4",
-			"application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited": "application/vnd.google.protobuf",
-		} {
-			r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-			r.Header.Set("Accept", accept)
-			rec := httptest.NewRecorder()
-			Serve(rec, r, f.portal, nil, HandlerOpts{Logger: f.logger})
-			if ct := rec.Header().Get("Content-Type"); !strings.HasPrefix(ct, want) {
-				t.Errorf("Accept %q: Content-Type %q, want %q", accept, ct, want)
-			}
-			if rec.Body.Len() < 100 {
-				t.Errorf("Accept %q: body of %d bytes", accept, rec.Body.Len())
-			}
-		}
-	})
-	t.Run("invalid timeout header", func(t *testing.T) {
-		f := newFixture(t)
-		body, code := serve(t, f, "soon")
-		if code != 200 || !strings.Contains(body, "docspace_up 0\n") || !strings.Contains(body, "docspace_api_status_code 0\n") {
-			t.Errorf("HTTP %d:\n%s", code, body)
-		}
-		if n := f.fake.Requests(docspacetest.PathSchedule); n != 0 {
-			t.Errorf("DocSpace was called %d times", n)
-		}
-		checkLogs(t, f.logs.String(), "X-Prometheus-Scrape-Timeout-Seconds")
-	})
-	t.Run("hung portal answers before the scrape timeout", func(t *testing.T) {
-		f := newFixture(t)
-		f.portal.timeout = 10 * time.Second
-		f.fake.SetHang(true)
-		start := time.Now()
-		body, code := serve(t, f, "1")
-		// The deadline is 1s - 0.5s offset; Prometheus would give up at 1s.
-		if d := time.Since(start); d >= time.Second {
-			t.Errorf("answered after %v, past the scrape timeout", d)
-		}
-		if code != 200 || !strings.Contains(body, "docspace_up 0\n") {
-			t.Errorf("HTTP %d:\n%s", code, body)
-		}
-	})
-}
-
-func serve(t *testing.T, f *fixture, timeoutHeader string) (string, int) {
-	t.Helper()
-	r := httptest.NewRequest(http.MethodGet, "/metrics", nil)
-	r.Header.Set(ScrapeTimeoutHeader, timeoutHeader)
-	rec := httptest.NewRecorder()
-	Serve(rec, r, f.portal, nil, HandlerOpts{TimeoutOffset: 500 * time.Millisecond, Logger: f.logger})
-	body := rec.Body.String()
-	for _, s := range secrets {
-		if strings.Contains(body, s) {
-			t.Errorf("metrics contain the secret %q", s)
-		}
-	}
-	return body, rec.Code
-}
-
-// Serve gives the same exposition as promhttp serving a Registry that
-// gathers Collect.
-func TestServeMatchesRegistry(t *testing.T) {
-	for name, progress := range map[string]string{"no task": "", "failed task": docspacetest.ProgressFailed} {
-		t.Run(name, func(t *testing.T) {
-			f := newFixture(t)
-			f.fake.SetSchedule(docspacetest.ScheduleS3)
-			f.fake.SetProgress(progress)
-			f.portal.location = time.UTC // same next slot in both scrapes
-			f.portal.timezone = nil
-			rec := httptest.NewRecorder()
-			Serve(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil), f.portal, nil, HandlerOpts{Logger: f.logger})
-			want := withoutDurations(exposition(t, f.collector(context.Background())))
-			if got := withoutDurations(rec.Body.String()); got != want {
-				t.Errorf("Serve:\n%s\nRegistry:\n%s", got, want)
-			}
 		})
 	}
 }
@@ -363,6 +253,13 @@ func withoutDurations(text string) string {
 		}
 	}
 	return strings.Join(keep, "")
+}
+
+// helpOf returns the help text of d.
+func helpOf(d *prometheus.Desc) string {
+	_, help, _ := strings.Cut(d.String(), `help: "`)
+	help, _, _ = strings.Cut(help, `"`)
+	return help
 }
 
 // The next-slot values, worked out by hand for testNow (Wednesday
@@ -398,7 +295,7 @@ docspace_backup_schedule_next_timestamp_seconds %d
 # HELP docspace_backup_schedule_interval_seconds %s
 # TYPE docspace_backup_schedule_interval_seconds gauge
 docspace_backup_schedule_interval_seconds %g
-`, familyOf[nextBackupDesc].help, want.Unix(), familyOf[intervalDesc].help, tt.interval)
+`, helpOf(nextBackupDesc), want.Unix(), helpOf(intervalDesc), tt.interval)
 			if err := testutil.CollectAndCompare(f.collector(context.Background()), strings.NewReader(exp),
 				"docspace_backup_schedule_next_timestamp_seconds", "docspace_backup_schedule_interval_seconds"); err != nil {
 				t.Error(err)
@@ -421,7 +318,7 @@ func TestTimezoneReadAtMostHourly(t *testing.T) {
 	if n := settingsCalls(); n != 1 {
 		t.Fatalf("3 scrapes read the settings %d times, want 1", n)
 	}
-	tc := f.portal.timezone
+	tc := f.target.timezone
 	if next := time.Until(tc.next); next < 59*time.Minute || next > time.Hour {
 		t.Errorf("next read in %v, want an hour", next)
 	}

@@ -1,43 +1,22 @@
 package collector
 
 import (
-	"slices"
-
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
+	"github.com/docspace-exporter/docspace_exporter/internal/schedule"
 )
 
 const namespace = "docspace"
 
-// familyOf maps each Desc to the name and help of its metric family, for
-// the encoder in handler.go. Every Desc is made by desc and is a gauge.
-var familyOf = map[*prometheus.Desc]*family{}
-
-type family struct {
-	name, help string
-	labels     []string // the variable labels, sorted by name
-}
+// allDescs are the descriptions of every metric, for Describe.
+var allDescs []*prometheus.Desc
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
-	if !slices.IsSorted(labels) {
-		panic("collector: the labels of " + name + " must be sorted by name")
-	}
 	d := prometheus.NewDesc(namespace+"_"+name, help, labels, nil)
-	familyOf[d] = &family{namespace + "_" + name, help, labels}
+	allDescs = append(allDescs, d)
 	return d
 }
-
-// sample is one value of one series, with the values of its Desc's
-// variable labels.
-type sample struct {
-	desc   *prometheus.Desc
-	value  float64
-	labels []string
-}
-
-// samples are what one scrape of a portal found.
-type samples []sample
 
 var (
 	upDesc = desc("up",
@@ -78,13 +57,13 @@ var (
 		"Time the collector's call to DocSpace took in this scrape; 0 when it used a cached value.", "collector")
 )
 
-var periodLabels = map[client.Period]string{
-	client.PeriodDaily:   "daily",
-	client.PeriodWeekly:  "weekly",
-	client.PeriodMonthly: "monthly",
+var periodLabels = map[schedule.Period]string{
+	schedule.Daily:   "daily",
+	schedule.Weekly:  "weekly",
+	schedule.Monthly: "monthly",
 }
 
-func periodLabel(p *client.Period) string {
+func periodLabel(p *schedule.Period) string {
 	if p != nil {
 		if l, ok := periodLabels[*p]; ok {
 			return l
@@ -109,11 +88,6 @@ func storageTypeLabel(t *client.StorageType) string {
 		}
 	}
 	return "unknown"
-}
-
-// gauge adds a sample to out.
-func gauge(out *samples, d *prometheus.Desc, v float64, labels ...string) {
-	*out = append(*out, sample{d, v, labels})
 }
 
 func boolValue(b bool) float64 {

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -32,44 +33,213 @@ type Config struct {
 	Portals []Portal `yaml:"portals"`
 }
 
-// Portal is one DocSpace portal. It holds no secret: the API key stays in
-// the file or environment variable it names. Portal values can be compared
-// with ==, so a reload can tell which portals changed.
+// Portal is one DocSpace portal: what scraping it takes, given either as an
+// entry of the configuration file or, for the portal named by the
+// exporter's flags, built from those. It holds no secret: the API key stays
+// in the file or environment variable it names.
 type Portal struct {
 	// Name selects the portal in /probe?target=<name> and in logs.
 	Name string `yaml:"name"`
 	// URL is the portal root, e.g. https://portal.example.com.
 	URL string `yaml:"url"`
 	// APIKeyFile is a file holding the API key; it is read again when it
-	// changes. A relative path is relative to the working directory.
-	// Exactly one of APIKeyFile and APIKeyEnv is set.
+	// changes. In the configuration file a relative path is relative to the
+	// file's folder. Exactly one of APIKeyFile and APIKeyEnv is set.
 	APIKeyFile string `yaml:"api_key_file"`
 	// APIKeyEnv is the name of an environment variable holding the API key.
 	APIKeyEnv string `yaml:"api_key_env"`
 	// Dump asks for the dump-based, server-wide backup schedule.
 	Dump bool `yaml:"dump"`
 	// Timezone is an IANA time zone name such as Europe/Berlin; empty when
-	// unset.
+	// the portal's own settings tell it.
 	Timezone string `yaml:"timezone"`
-	// Timeout bounds one call to the portal, e.g. 15s; 0 when unset.
+	// Timeout is the most one scrape of the portal spends on DocSpace, e.g.
+	// 15s; 0 in the file means the exporter's --docspace.timeout.
 	Timeout time.Duration `yaml:"timeout"`
 	// TLS holds the TLS settings for the portal.
 	TLS TLS `yaml:"tls"`
+
+	// origin says where the settings were given, for messages.
+	origin *origin
 }
 
 // TLS holds the TLS settings of a portal.
 type TLS struct {
 	// CAFile is a PEM file of the CA certificates to trust instead of the
-	// system's. A relative path is relative to the working directory.
+	// system's. In the configuration file a relative path is relative to
+	// the file's folder.
 	CAFile string `yaml:"ca_file"`
 	// InsecureSkipVerify turns off certificate checks.
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+}
+
+// The settings of a portal, as named in messages by Portal.Errorf: the keys
+// of the configuration file.
+const (
+	FieldName       = "name"
+	FieldURL        = "url"
+	FieldAPIKeyFile = "api_key_file"
+	FieldAPIKeyEnv  = "api_key_env"
+	FieldDump       = "dump"
+	FieldTimezone   = "timezone"
+	FieldTimeout    = "timeout"
+	FieldCAFile     = "tls.ca_file"
+	FieldInsecure   = "tls.insecure_skip_verify"
+)
+
+// origin is where a portal's settings were given: an entry of the
+// configuration file, or the exporter's flags.
+type origin struct {
+	// file and label locate an entry of the configuration file; lines
+	// holds the line of each key written in it.
+	file  string
+	label string
+	line  int
+	lines map[string]int
+	// flags names each setting given by a flag or environment variable.
+	flags map[string]string
+}
+
+// FromFlags returns p as the portal given by the exporter's flags. names
+// maps each Field to the flag or environment variable that sets it (e.g.
+// "--docspace.url"), so that messages name what the operator typed.
+func FromFlags(p Portal, names map[string]string) Portal {
+	p.origin = &origin{flags: names}
+	return p
+}
+
+// Same tells whether p and q have the same settings, wherever they were
+// given.
+func (p Portal) Same(q Portal) bool {
+	p.origin, q.origin = nil, nil
+	return p == q
+}
+
+// Key returns how the operator writes field for this portal: the key of the
+// configuration file, or the flag.
+func (p *Portal) Key(field string) string {
+	if p.origin != nil && p.origin.flags != nil {
+		if name, ok := p.origin.flags[field]; ok {
+			return name
+		}
+	}
+	return field
+}
+
+// Source says where the portal was configured, for logs: "file:line" of
+// its entry, or the flag that gives its URL.
+func (p *Portal) Source() string {
+	switch o := p.origin; {
+	case o == nil:
+		return ""
+	case o.flags != nil:
+		return p.Key(FieldURL)
+	default:
+		return fmt.Sprintf("%s:%d", o.file, o.line)
+	}
+}
+
+// Errorf returns an error about field ("" for the portal as a whole) that
+// says where it was configured: "file:line: portal "name": field: ..." or
+// "--flag: ...". The message must hold no secret.
+func (p *Portal) Errorf(field, format string, a ...any) error {
+	msg := fmt.Errorf(format, a...)
+	if field != "" {
+		msg = fmt.Errorf("%s: %w", p.Key(field), msg)
+	}
+	o := p.origin
+	if o == nil || o.flags != nil {
+		return msg
+	}
+	line := o.line
+	if n, ok := o.lines[field]; ok {
+		line = n
+	}
+	return fmt.Errorf("%s:%d: %s: %w", o.file, line, o.label, msg)
 }
 
 var (
 	validName    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 	validEnvName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 )
+
+// Check returns every problem of the portal's settings, each located with
+// Errorf. It reads no file: the key and CA files are read when the portal
+// is built.
+func (p *Portal) Check() error {
+	var errs []error
+	if p.URL == "" {
+		errs = append(errs, p.Errorf(FieldURL, "is missing: give the portal root, e.g. https://portal.example.com"))
+	} else if _, err := client.ParseURL(p.URL); err != nil {
+		errs = append(errs, p.Errorf(FieldURL, "%w", err))
+	}
+	switch {
+	case p.APIKeyFile != "" && p.APIKeyEnv != "":
+		errs = append(errs, p.Errorf(FieldAPIKeyFile, "and %s are both set: keep only one", p.Key(FieldAPIKeyEnv)))
+	case p.APIKeyFile != "":
+		if LooksLikeKey(p.APIKeyFile) {
+			errs = append(errs, p.Errorf(FieldAPIKeyFile, "this looks like an API key, not a file path: put the key in a file and give the file's path"))
+		}
+	case p.APIKeyEnv != "":
+		if !validEnvName.MatchString(p.APIKeyEnv) {
+			errs = append(errs, p.Errorf(FieldAPIKeyEnv, "must be the name of an environment variable holding the API key (letters, digits and _), not the key itself"))
+		}
+	default:
+		errs = append(errs, p.Errorf("", "no API key: give a file holding it (%s) or an environment variable holding it (%s)",
+			p.Key(FieldAPIKeyFile), p.Key(FieldAPIKeyEnv)))
+	}
+	if _, err := p.Location(); err != nil {
+		errs = append(errs, p.Errorf(FieldTimezone, "%w", err))
+	}
+	if err := CheckTimeout(p.Timeout); err != nil && (p.Timeout != 0 || p.origin.has(FieldTimeout)) {
+		errs = append(errs, p.Errorf(FieldTimeout, "%w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// has tells whether field is written in the portal's entry of the file.
+func (o *origin) has(field string) bool {
+	if o == nil {
+		return false
+	}
+	if o.flags != nil {
+		return true
+	}
+	_, ok := o.lines[field]
+	return ok
+}
+
+// CheckTimeout checks the timeout of a scrape: positive, at most MaxTimeout.
+func CheckTimeout(d time.Duration) error {
+	switch {
+	case d <= 0:
+		return errors.New("must be positive, e.g. 15s")
+	case d > MaxTimeout:
+		return fmt.Errorf("%s is too long: at most %s", d, MaxTimeout)
+	}
+	return nil
+}
+
+// LooksLikeKey tells whether s, given as a file path or a variable name,
+// looks like an API key or token pasted in by mistake.
+func LooksLikeKey(s string) bool {
+	if strings.HasPrefix(s, "sk-") || strings.ContainsAny(s, " \t") {
+		return true
+	}
+	return len(s) >= 32 && !strings.ContainsAny(s, "/.")
+}
+
+// Location returns the portal's time zone, or nil when timezone is unset.
+func (p *Portal) Location() (*time.Location, error) {
+	if p.Timezone == "" {
+		return nil, nil
+	}
+	loc, err := time.LoadLocation(p.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("%w; use an IANA name such as Europe/Berlin or UTC", err)
+	}
+	return loc, nil
+}
 
 // Load reads and checks the configuration file at path. Its errors name the
 // file and the line to fix.
@@ -82,10 +252,10 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse checks a configuration given as YAML. source names it in messages,
-// usually the file's path. Every problem found is reported, each as
-// "source:line: ..." and, inside a portal, with the portal's name. The
-// key files and environment variables named are read, so that a
-// configuration whose keys cannot be read is refused.
+// usually the file's path; relative file paths in it are taken relative to
+// source's folder. Every problem found is reported, each as
+// "source:line: ..." and, inside a portal, with the portal's name. Parse
+// reads no file and no environment variable.
 func Parse(data []byte, source string) (*Config, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
@@ -111,7 +281,22 @@ func Parse(data []byte, source string) (*Config, error) {
 	if err := l.validate(&cfg); err != nil {
 		return nil, err
 	}
+	dir := filepath.Dir(source)
+	for i := range cfg.Portals {
+		p := &cfg.Portals[i]
+		p.APIKeyFile = relativeTo(dir, p.APIKeyFile)
+		p.TLS.CAFile = relativeTo(dir, p.TLS.CAFile)
+	}
 	return &cfg, nil
+}
+
+// relativeTo returns path taken relative to dir, as Prometheus does with
+// the files its configuration names.
+func relativeTo(dir, path string) string {
+	if path == "" || filepath.IsAbs(path) {
+		return path
+	}
+	return filepath.Join(dir, path)
 }
 
 // Portal returns the portal called name.
@@ -122,66 +307,6 @@ func (c *Config) Portal(name string) (*Portal, bool) {
 		}
 	}
 	return nil, false
-}
-
-// ClientConfig returns the client settings of the portal. The key is read
-// from api_key_file (and read again whenever the file changes) or from the
-// environment variable api_key_env; a missing or empty key is an error.
-// defaultTimeout is used when the portal sets no timeout.
-func (p *Portal) ClientConfig(defaultTimeout time.Duration, userAgent string) (client.Config, error) {
-	key, err := p.keySource()
-	if err != nil {
-		return client.Config{}, fmt.Errorf("portal %q: %w", p.Name, err)
-	}
-	timeout := p.Timeout
-	if timeout == 0 {
-		timeout = defaultTimeout
-	}
-	return client.Config{
-		URL:       p.URL,
-		Key:       key,
-		Dump:      p.Dump,
-		Timeout:   timeout,
-		TLS:       client.TLSConfig{CAFile: p.TLS.CAFile, InsecureSkipVerify: p.TLS.InsecureSkipVerify},
-		UserAgent: userAgent,
-	}, nil
-}
-
-// Location returns the portal's time zone, or nil when timezone is unset.
-func (p *Portal) Location() (*time.Location, error) {
-	if p.Timezone == "" {
-		return nil, nil
-	}
-	loc, err := time.LoadLocation(p.Timezone)
-	if err != nil {
-		return nil, fmt.Errorf("timezone: %w; use an IANA name such as Europe/Berlin or UTC", err)
-	}
-	return loc, nil
-}
-
-// keySource checks and returns the portal's key source. Its errors never
-// hold the key, nor a value that looks like one was put in by mistake.
-func (p *Portal) keySource() (client.KeySource, error) {
-	switch {
-	case p.APIKeyFile != "" && p.APIKeyEnv != "":
-		return nil, errors.New("both api_key_file and api_key_env are set: keep only one")
-	case p.APIKeyFile != "":
-		if strings.HasPrefix(p.APIKeyFile, "sk-") {
-			return nil, errors.New("api_key_file must be the path of a file holding the API key, not the key itself")
-		}
-		return client.NewFileKey(p.APIKeyFile)
-	case p.APIKeyEnv != "":
-		if !validEnvName.MatchString(p.APIKeyEnv) {
-			return nil, errors.New("api_key_env must be the name of an environment variable holding the API key (letters, digits and _), not the key itself")
-		}
-		key := client.StaticKey(os.Getenv(p.APIKeyEnv))
-		if _, err := key.Key(); err != nil {
-			return nil, fmt.Errorf("the environment variable %s (api_key_env) is unset or empty: put the API key in it", p.APIKeyEnv)
-		}
-		return key, nil
-	default:
-		return nil, errors.New("no API key: set api_key_file to a file holding the key, or api_key_env to an environment variable holding it")
-	}
 }
 
 // layout records where things are in the file, so that messages can name
@@ -256,27 +381,6 @@ func portalLabel(i int, name string) string {
 	return fmt.Sprintf("portal #%d", i+1)
 }
 
-// line returns the line of key in the i-th portal, or the portal's first
-// line when the key is not written there.
-func (l *layout) line(i int, key string) int {
-	if i >= len(l.portalsLines) { // portals come from an alias or a merge key
-		return max(l.portalsLine, l.top.Line)
-	}
-	if n, ok := l.portalsLines[i].keys[key]; ok {
-		return n
-	}
-	return l.portalsLines[i].line
-}
-
-// has tells whether key is written in the i-th portal.
-func (l *layout) has(i int, key string) bool {
-	if i >= len(l.portalsLines) {
-		return false
-	}
-	_, ok := l.portalsLines[i].keys[key]
-	return ok
-}
-
 // portalAt returns the label of the portal written around line, or "".
 func (l *layout) portalAt(line int) string {
 	if l.portalsEnd != 0 && line >= l.portalsEnd {
@@ -289,7 +393,8 @@ func (l *layout) portalAt(line int) string {
 	return portalLabel(i, l.portalsLines[i].name)
 }
 
-// validate checks the decoded configuration and returns every problem.
+// validate locates each portal in the file and returns every problem of
+// the configuration.
 func (l *layout) validate(cfg *Config) error {
 	if len(cfg.Portals) == 0 {
 		if l.portalsLine == 0 {
@@ -301,56 +406,34 @@ func (l *layout) validate(cfg *Config) error {
 	seen := map[string]int{} // name -> line of its first use
 	for i := range cfg.Portals {
 		p := &cfg.Portals[i]
-		label := portalLabel(i, p.Name)
-		report := func(key string, err error) {
-			errs = append(errs, fmt.Errorf("%s:%d: %s: %w", l.source, l.line(i, key), label, err))
-		}
-
+		p.origin = l.origin(i, p.Name)
 		switch first, dup := seen[p.Name]; {
 		case p.Name == "":
-			report("name", errors.New("name is missing: give each portal a short name such as main; it selects the portal in /probe?target=<name>"))
+			errs = append(errs, p.Errorf(FieldName, "is missing: give each portal a short name such as main; it selects the portal in /probe?target=<name>"))
 		case !validName.MatchString(p.Name):
-			report("name", fmt.Errorf("name %q is not allowed: use letters, digits, '.', '_' and '-', starting with a letter or digit (the portal's address goes in url)", p.Name))
+			errs = append(errs, p.Errorf(FieldName, "%q is not allowed: use letters, digits, '.', '_' and '-', starting with a letter or digit (the portal's address goes in url)", p.Name))
 		case dup:
-			report("name", fmt.Errorf("name %q is already used by the portal at line %d: names must be unique", p.Name, first))
+			errs = append(errs, p.Errorf(FieldName, "%q is already used by the portal at line %d: names must be unique", p.Name, first))
 		default:
-			seen[p.Name] = l.line(i, "name")
-		}
-
-		if p.URL == "" {
-			report("url", errors.New("url is missing: give the portal root, e.g. https://portal.example.com"))
-		} else if _, err := client.ParseURL(p.URL); err != nil {
-			report("url", err)
-		}
-
-		if _, err := p.keySource(); err != nil {
-			key := "api_key_file"
-			if p.APIKeyFile == "" {
-				key = "api_key_env"
-			}
-			report(key, err)
-		}
-
-		if _, err := p.Location(); err != nil {
-			report("timezone", err)
-		}
-
-		if l.has(i, "timeout") || p.Timeout != 0 {
-			switch {
-			case p.Timeout <= 0:
-				report("timeout", errors.New("timeout must be positive, e.g. 15s"))
-			case p.Timeout > MaxTimeout:
-				report("timeout", fmt.Errorf("timeout %s is too long: at most %s", p.Timeout, MaxTimeout))
+			seen[p.Name] = p.origin.line
+			if n, ok := p.origin.lines[FieldName]; ok {
+				seen[p.Name] = n
 			}
 		}
-
-		if p.TLS.CAFile != "" {
-			if _, err := client.LoadCA(p.TLS.CAFile); err != nil {
-				report("tls.ca_file", fmt.Errorf("tls.ca_file: %w", err))
-			}
+		if err := p.Check(); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// origin returns where the i-th portal, called name, is in the file.
+func (l *layout) origin(i int, name string) *origin {
+	o := &origin{file: l.source, label: portalLabel(i, name), line: max(l.portalsLine, l.top.Line), lines: map[string]int{}}
+	if i < len(l.portalsLines) { // else the portals come from an alias or a merge key
+		o.line, o.lines = l.portalsLines[i].line, l.portalsLines[i].keys
+	}
+	return o
 }
 
 var (
@@ -464,8 +547,9 @@ func (l *layout) typeError(msg string) error {
 func yamlKeys(t reflect.Type) []string {
 	keys := make([]string, 0, t.NumField())
 	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		keys = append(keys, name)
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" {
+			keys = append(keys, name)
+		}
 	}
 	return keys
 }

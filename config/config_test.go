@@ -8,12 +8,9 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/docspace-exporter/docspace_exporter/client"
 )
 
 // Secrets that must never show up in an error.
@@ -106,7 +103,7 @@ func TestParseGood(t *testing.T) {
 			TLS: TLS{CAFile: f.caFile, InsecureSkipVerify: true},
 		},
 	}}
-	if !reflect.DeepEqual(cfg, want) {
+	if len(cfg.Portals) != len(want.Portals) || !cfg.Portals[0].Same(want.Portals[0]) || !cfg.Portals[1].Same(want.Portals[1]) {
 		t.Fatalf("Parse:\n got %+v\nwant %+v", cfg, want)
 	}
 
@@ -122,61 +119,75 @@ func TestParseGood(t *testing.T) {
 		t.Fatalf(`Portal("archive.2_b-c") = %p, %v; want the second portal`, archive, ok)
 	}
 
-	// Defaults: no timezone, the default timeout, no TLS settings.
+	// Defaults: no timezone.
 	loc, err := main.Location()
 	if loc != nil || err != nil {
 		t.Errorf("Location of a portal without timezone = %v, %v; want nil, nil", loc, err)
 	}
-	cc, err := main.ClientConfig(7*time.Second, "test/1")
-	if err != nil {
-		t.Fatalf("ClientConfig(main): %v", err)
-	}
-	if cc.URL != "https://portal.example.com/" || cc.Dump || cc.Timeout != 7*time.Second ||
-		cc.TLS != (client.TLSConfig{}) || cc.UserAgent != "test/1" {
-		t.Errorf("ClientConfig(main) = %+v", cc)
-	}
-	if _, ok := cc.Key.(*client.FileKey); !ok {
-		t.Errorf("ClientConfig(main).Key is a %T, want *client.FileKey", cc.Key)
-	}
-	if key, err := cc.Key.Key(); key != fileSecret || err != nil {
-		t.Errorf("main's key = %q, %v; want the file's content", key, err)
-	}
-	// The file key follows a rotated file.
-	if err := os.WriteFile(f.keyFile, []byte("sk-rotated-key-value\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if key, err := cc.Key.Key(); key != "sk-rotated-key-value" || err != nil {
-		t.Errorf("main's key after rotation = %q, %v; want the new content", key, err)
-	}
-
-	// Everything set.
 	loc, err = archive.Location()
 	if err != nil || loc == nil || loc.String() != "Europe/Berlin" {
 		t.Errorf("Location(archive) = %v, %v; want Europe/Berlin", loc, err)
 	}
-	cc, err = archive.ClientConfig(7*time.Second, "test/1")
-	if err != nil {
-		t.Fatalf("ClientConfig(archive): %v", err)
+	if got := main.Source(); got != "cfg.yml:3" {
+		t.Errorf("Source(main) = %q, want cfg.yml:3", got)
 	}
-	if cc.URL != "http://docs.example.org:8080/docspace" || !cc.Dump || cc.Timeout != 15*time.Second ||
-		cc.TLS != (client.TLSConfig{CAFile: f.caFile, InsecureSkipVerify: true}) {
-		t.Errorf("ClientConfig(archive) = %+v", cc)
+	if got := archive.Source(); got != "cfg.yml:6" {
+		t.Errorf("Source(archive) = %q, want cfg.yml:6", got)
 	}
-	if _, ok := cc.Key.(client.StaticKey); !ok {
-		t.Errorf("ClientConfig(archive).Key is a %T, want client.StaticKey", cc.Key)
-	}
-	if key, err := cc.Key.Key(); key != envSecret || err != nil {
-		t.Errorf("archive's key = %q, %v; want the variable's value", key, err)
-	}
-	if _, err := client.New(cc); err != nil {
-		t.Errorf("client.New(ClientConfig(archive)): %v", err)
-	}
+}
 
-	// The key source is checked again when the client is built.
-	t.Setenv("DSX_TEST_KEY", "")
-	if _, err := archive.ClientConfig(time.Second, ""); err == nil ||
-		!strings.Contains(err.Error(), `portal "archive.2_b-c": the environment variable DSX_TEST_KEY (api_key_env) is unset or empty`) {
-		t.Errorf("ClientConfig with an emptied variable: %v", err)
+// Relative key and CA files are taken relative to the file's folder, as
+// Prometheus does.
+func TestParseRelativePaths(t *testing.T) {
+	cfg, err := Parse([]byte("portals:\n  - {name: a, url: 'https://x', api_key_file: keys/a.key, tls: {ca_file: ca.pem}}\n  - {name: b, url: 'https://y', api_key_file: /abs/b.key}\n"),
+		"/etc/docspace_exporter/portals.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cfg.Portals[0].APIKeyFile; got != "/etc/docspace_exporter/keys/a.key" {
+		t.Errorf("api_key_file = %q", got)
+	}
+	if got := cfg.Portals[0].TLS.CAFile; got != "/etc/docspace_exporter/ca.pem" {
+		t.Errorf("tls.ca_file = %q", got)
+	}
+	if got := cfg.Portals[1].APIKeyFile; got != "/abs/b.key" {
+		t.Errorf("absolute api_key_file = %q", got)
+	}
+}
+
+// Parse reads no file and no environment variable: keys and CA files are
+// read when a portal is built.
+func TestParseIsPure(t *testing.T) {
+	cfg, err := Parse([]byte("portals:\n  - {name: a, url: 'https://x', api_key_file: /nonexistent/a.key, tls: {ca_file: /nonexistent/ca.pem}}\n  - {name: b, url: 'https://y', api_key_env: DSX_NEVER_SET_VARIABLE}\n"), "cfg.yml")
+	if err != nil || len(cfg.Portals) != 2 {
+		t.Fatalf("Parse = %+v, %v; want two portals", cfg, err)
+	}
+}
+
+func TestFromFlags(t *testing.T) {
+	names := map[string]string{FieldURL: "--docspace.url", FieldAPIKeyFile: "--docspace.api-key-file", FieldAPIKeyEnv: "DOCSPACE_API_KEY", FieldTimeout: "--docspace.timeout"}
+	p := FromFlags(Portal{Name: "default", URL: "ftp://x", APIKeyFile: "k", APIKeyEnv: "DOCSPACE_API_KEY", Timeout: time.Hour}, names)
+	err := p.Check()
+	for _, want := range []string{
+		"--docspace.url: must start with https://",
+		"--docspace.api-key-file: and DOCSPACE_API_KEY are both set: keep only one",
+		"--docspace.timeout: 1h0m0s is too long: at most 5m0s",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Check() = %v; want %q", err, want)
+		}
+	}
+	if got := p.Source(); got != "--docspace.url" {
+		t.Errorf("Source() = %q", got)
+	}
+	q := p
+	q.origin = nil
+	if !p.Same(q) {
+		t.Error("Same is false for the same settings from another origin")
+	}
+	q.Dump = true
+	if p.Same(q) {
+		t.Error("Same is true for other settings")
 	}
 }
 
@@ -264,83 +275,62 @@ func TestParseBad(t *testing.T) {
 			`cfg.yml:3: portal "two": expected true or false here, not a number`,
 		}},
 		{"one-line portal too long a timeout", "portals:\n  - {name: main, url: 'https://x', api_key_env: DSX_TEST_KEY, timeout: 1h}\n", []string{
-			`cfg.yml:2: portal "main": timeout 1h0m0s is too long: at most 5m0s`,
+			`cfg.yml:2: portal "main": timeout: 1h0m0s is too long: at most 5m0s`,
 		}},
 		{"ca_file a list", portal(name, url, key, "tls: {ca_file: [a, b]}"), []string{
 			`cfg.yml:5: portal "main": expected a single value here, not a list`,
 		}},
 
-		{"missing name", portal(url, key), []string{`cfg.yml:2: portal #1: name is missing`, "/probe?target=<name>"}},
-		{"empty name", portal(`name: ""`, url, key), []string{`cfg.yml:2: portal #1: name is missing`}},
+		{"missing name", portal(url, key), []string{`cfg.yml:2: portal #1: name: is missing`, "/probe?target=<name>"}},
+		{"empty name", portal(`name: ""`, url, key), []string{`cfg.yml:2: portal #1: name: is missing`}},
 		{"name is a URL", portal("name: https://x", url, key), []string{
-			`cfg.yml:2: portal #1: name "https://x" is not allowed: use letters, digits, '.', '_' and '-'`,
+			`cfg.yml:2: portal #1: name: "https://x" is not allowed: use letters, digits, '.', '_' and '-'`,
 		}},
-		{"name with slash", portal("name: a/b", url, key), []string{`cfg.yml:2: portal #1: name "a/b" is not allowed`}},
-		{"name starting with a dot", portal("name: .main", url, key), []string{`cfg.yml:2: portal #1: name ".main" is not allowed`}},
-		{"name with space", portal("name: my portal", url, key), []string{`cfg.yml:2: portal #1: name "my portal" is not allowed`}},
+		{"name with slash", portal("name: a/b", url, key), []string{`cfg.yml:2: portal #1: name: "a/b" is not allowed`}},
+		{"name starting with a dot", portal("name: .main", url, key), []string{`cfg.yml:2: portal #1: name: ".main" is not allowed`}},
+		{"name with space", portal("name: my portal", url, key), []string{`cfg.yml:2: portal #1: name: "my portal" is not allowed`}},
 		{"duplicate name", portal(name, url, key) + "  - " + name + "\n    " + url + "\n    " + key + "\n", []string{
-			`cfg.yml:5: portal "main": name "main" is already used by the portal at line 2: names must be unique`,
+			`cfg.yml:5: portal "main": name: "main" is already used by the portal at line 2: names must be unique`,
 		}},
 
-		{"missing url", portal(name, key), []string{`cfg.yml:2: portal "main": url is missing`}},
-		{"relative url", portal(name, "url: portal.example.com", key), []string{`cfg.yml:3: portal "main": portal URL "portal.example.com": must start with https://`}},
-		{"ftp url", portal(name, "url: ftp://portal.example.com", key), []string{`cfg.yml:3: portal "main": portal URL "ftp://portal.example.com": must start with https://`}},
+		{"missing url", portal(name, key), []string{`cfg.yml:2: portal "main": url: is missing`}},
+		{"relative url", portal(name, "url: portal.example.com", key), []string{`cfg.yml:3: portal "main": url: must start with https://`}},
+		{"ftp url", portal(name, "url: ftp://portal.example.com", key), []string{`cfg.yml:3: portal "main": url: must start with https://`}},
 		{"url with user info", portal(name, "url: https://admin:"+inlineSecret+"@portal.example.com", key), []string{
-			`cfg.yml:3: portal "main": portal URL`, "must not contain a user name or password",
+			`cfg.yml:3: portal "main": url: must not contain`, "must not contain a user name or password",
 		}},
-		{"url with query", portal(name, "url: https://portal.example.com/?a=b", key), []string{`cfg.yml:3: portal "main": portal URL`, "must not have a query"}},
+		{"url with query", portal(name, "url: https://portal.example.com/?a=b", key), []string{`cfg.yml:3: portal "main": url: must not have a query`}},
 
 		{"both key sources", portal(name, url, key, "api_key_env: DSX_TEST_KEY"), []string{
-			`cfg.yml:4: portal "main": both api_key_file and api_key_env are set: keep only one`,
+			`cfg.yml:4: portal "main": api_key_file: and api_key_env are both set: keep only one`,
 		}},
 		{"no key source", portal(name, url), []string{
-			`cfg.yml:2: portal "main": no API key: set api_key_file to a file holding the key, or api_key_env to an environment variable holding it`,
-		}},
-		{"unset variable", portal(name, url, "api_key_env: DSX_UNSET_KEY"), []string{
-			`cfg.yml:4: portal "main": the environment variable DSX_UNSET_KEY (api_key_env) is unset or empty`,
-		}},
-		{"empty variable", portal(name, url, "api_key_env: DSX_EMPTY_KEY"), []string{
-			`cfg.yml:4: portal "main": the environment variable DSX_EMPTY_KEY (api_key_env) is unset or empty`,
+			`cfg.yml:2: portal "main": no API key: give a file holding it (api_key_file) or an environment variable holding it (api_key_env)`,
 		}},
 		{"key in api_key_env", portal(name, url, "api_key_env: "+inlineSecret), []string{
-			`cfg.yml:4: portal "main": api_key_env must be the name of an environment variable`, "not the key itself",
+			`cfg.yml:4: portal "main": api_key_env: must be the name of an environment variable`, "not the key itself",
 		}},
 		{"key in api_key_file", portal(name, url, "api_key_file: "+inlineSecret), []string{
-			`cfg.yml:4: portal "main": api_key_file must be the path of a file holding the API key, not the key itself`,
-		}},
-		{"empty key file", portal(name, url, "api_key_file: $EMPTYKEY"), []string{
-			`cfg.yml:4: portal "main": API key file $EMPTYKEY is empty`,
-		}},
-		{"missing key file", portal(name, url, "api_key_file: $DIR/nope.key"), []string{
-			`cfg.yml:4: portal "main": API key file: `, "$DIR/nope.key", "no such file",
-		}},
-		{"key file is a directory", portal(name, url, "api_key_file: $DIR"), []string{
-			`cfg.yml:4: portal "main": API key file: `, "is a directory",
+			`cfg.yml:4: portal "main": api_key_file: this looks like an API key, not a file path`,
 		}},
 
 		{"bad timezone", portal(name, url, key, "timezone: Mars/Olympus_Mons"), []string{
 			`cfg.yml:5: portal "main": timezone: unknown time zone Mars/Olympus_Mons; use an IANA name such as Europe/Berlin or UTC`,
 		}},
-		{"zero timeout", portal(name, url, key, "timeout: 0s"), []string{`cfg.yml:5: portal "main": timeout must be positive, e.g. 15s`}},
-		{"negative timeout", portal(name, url, key, "timeout: -5s"), []string{`cfg.yml:5: portal "main": timeout must be positive`}},
-		{"timeout too long", portal(name, url, key, "timeout: 6m"), []string{`cfg.yml:5: portal "main": timeout 6m0s is too long: at most 5m0s`}},
-		{"missing ca_file", portal(name, url, key, "tls:", "  ca_file: $DIR/nope.pem"), []string{
-			`cfg.yml:6: portal "main": tls.ca_file: `, "$DIR/nope.pem", "no such file",
-		}},
-		{"ca_file not PEM", portal(name, url, key, "tls: {ca_file: $NOTPEM}"), []string{
-			`cfg.yml:5: portal "main": tls.ca_file: $NOTPEM: no PEM certificate found`,
-		}},
+		{"zero timeout", portal(name, url, key, "timeout: 0s"), []string{`cfg.yml:5: portal "main": timeout: must be positive, e.g. 15s`}},
+		{"negative timeout", portal(name, url, key, "timeout: -5s"), []string{`cfg.yml:5: portal "main": timeout: must be positive`}},
+		{"timeout too long", portal(name, url, key, "timeout: 6m"), []string{`cfg.yml:5: portal "main": timeout: 6m0s is too long: at most 5m0s`}},
 
-		{"portals from a merge key", "<<: {portals: [{name: main, url: 'https://x', api_key_env: DSX_UNSET_KEY, timeout: -1s}]}\n", []string{
-			`cfg.yml:1: portal "main": the environment variable DSX_UNSET_KEY (api_key_env) is unset or empty`,
-			`cfg.yml:1: portal "main": timeout must be positive`,
+		{"portals from a merge key", "<<: {portals: [{name: main, url: 'https://x', api_key_env: 1BAD, timeout: -1s}]}\n", []string{
+			`cfg.yml:1: portal "main": api_key_env: must be the name of an environment variable`,
+			`cfg.yml:1: portal "main": timeout: must be positive`,
 		}},
 		{"every problem reported", portal("name: a/b", "url: ftp://x", "timeout: 0s") + "  - " + name + "\n    timezone: Nowhere\n", []string{
-			`cfg.yml:2: portal #1: name "a/b" is not allowed`,
-			`cfg.yml:3: portal #1: portal URL "ftp://x"`,
+			`cfg.yml:2: portal #1: name: "a/b" is not allowed`,
+			`cfg.yml:3: portal #1: url: must start with https://`,
 			`cfg.yml:2: portal #1: no API key`,
-			`cfg.yml:4: portal #1: timeout must be positive`,
-			`cfg.yml:5: portal "main": url is missing`,
+			`cfg.yml:4: portal #1: timeout: must be positive`,
+			`cfg.yml:5: portal "main": url: is missing`,
 			`cfg.yml:5: portal "main": no API key`,
 			`cfg.yml:6: portal "main": timezone: unknown time zone Nowhere`,
 		}},

@@ -1,7 +1,6 @@
 package config
 
 import (
-	"fmt"
 	"sync"
 	"time"
 
@@ -43,7 +42,8 @@ type Holder[T any] struct {
 }
 
 // NewHolder loads the configuration file at path and builds its value; it
-// fails when either fails. build is called with every valid configuration
+// fails when either fails. build's errors should say where in the file the
+// problem is (Portal.Errorf). build is called with every valid configuration
 // loaded, never concurrently, so it may keep what it built last time (e.g.
 // to reuse the client of a portal whose settings did not change).
 func NewHolder[T any](path string, build func(*Config) (T, error)) (*Holder[T], error) {
@@ -64,9 +64,6 @@ func (h *Holder[T]) Reload() error {
 	var value T
 	if err == nil {
 		value, err = h.build(cfg)
-		if err != nil {
-			err = fmt.Errorf("%s: %w", h.path, err)
-		}
 	}
 
 	h.mu.Lock()

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/docspace-exporter/docspace_exporter/collector"
+)
+
+// scrapeTimeoutHeader is the header in which Prometheus sends its scrape
+// timeout.
+const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
+
+// scrapeTimeout returns how long a scrape may spend on DocSpace: the smaller
+// of the portal's timeout and the request's scrape timeout header minus
+// offset. When the header is smaller than the offset, half of it is used. A
+// header that is not a positive number of seconds is an error.
+func scrapeTimeout(r *http.Request, portalTimeout, offset time.Duration) (time.Duration, error) {
+	v := r.Header.Get(scrapeTimeoutHeader)
+	if v == "" {
+		return portalTimeout, nil
+	}
+	seconds, err := strconv.ParseFloat(v, 64)
+	if err != nil || seconds <= 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) {
+		return 0, fmt.Errorf("invalid %s header %s: want a positive number of seconds", scrapeTimeoutHeader, truncate(strconv.Quote(v), 40))
+	}
+	header := time.Duration(seconds * float64(time.Second))
+	timeout := header - offset
+	if timeout <= 0 {
+		timeout = header / 2
+	}
+	return min(timeout, portalTimeout), nil
+}
+
+// scraper serves the scrapes of portals, each as its own Registry served by
+// promhttp, as blackbox_exporter serves a probe.
+type scraper struct {
+	logger *slog.Logger
+	// offset is taken off Prometheus' scrape timeout.
+	offset time.Duration
+	opts   promhttp.HandlerOpts
+}
+
+// newScraper returns a scraper. When self is not nil, promhttp counts its
+// errors there (promhttp_metric_handler_errors_total).
+func newScraper(logger *slog.Logger, offset time.Duration, self prometheus.Registerer) *scraper {
+	return &scraper{logger: logger, offset: offset, opts: promhttp.HandlerOpts{
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		// A failing portal is docspace_up 0, not an HTTP error; should
+		// gathering ever fail, what could be gathered is still served.
+		ErrorHandling:     promhttp.ContinueOnError,
+		Registry:          self,
+		EnableOpenMetrics: true,
+		// The exposition is a few KiB; see "Compression" in the README.
+		DisableCompression: true,
+	}}
+}
+
+// serve answers one scrape of target with its metrics, gathered afresh
+// within the scrape's deadline, merged with extra (nil for none). It
+// answers 200 whatever DocSpace does.
+func (s *scraper) serve(w http.ResponseWriter, r *http.Request, target *collector.Target, extra prometheus.Gatherer) {
+	timeout, err := scrapeTimeout(r, target.Settings().Timeout, s.offset)
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+
+	registry := prometheus.NewRegistry()
+	registry.MustRegister(collector.New(ctx, target, s.logger, err))
+	var g prometheus.Gatherer = registry
+	if extra != nil {
+		g = prometheus.Gatherers{extra, registry}
+	}
+	promhttp.HandlerFor(g, s.opts).ServeHTTP(w, r)
+}
+
+// probe answers /probe?target=<name> with the metrics of the configured
+// portal called name, and nothing else. lookup returns nil for an unknown
+// name. A target that is not a configured name, in particular a URL, is
+// refused: a portal's key is only ever sent to the URL configured for it.
+func (s *scraper) probe(lookup func(name string) *collector.Target) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.URL.Query().Get("target")
+		if name == "" {
+			http.Error(w, "missing target: use /probe?target=<portal name from the config file>", http.StatusBadRequest)
+			return
+		}
+		target := lookup(name)
+		if target == nil {
+			reason := fmt.Sprintf("unknown target %q: not the name of a portal in the config file", truncate(name, 100))
+			if strings.Contains(name, "/") || strings.Contains(name, ":") {
+				reason = fmt.Sprintf("target %q is not a portal name: /probe takes the name of a configured portal, never a URL, so that a key is only sent where it was configured", truncate(name, 100))
+			}
+			http.Error(w, reason, http.StatusBadRequest)
+			return
+		}
+		s.serve(w, r, target, nil)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"os"
+	"time"
+
+	"github.com/docspace-exporter/docspace_exporter/collector"
+	"github.com/docspace-exporter/docspace_exporter/config"
+)
+
+// flagNames names each portal setting as the flags give it, so that the
+// portal of --docspace.url is checked, built and reported exactly like an
+// entry of the configuration file, in the operator's own words.
+var flagNames = map[string]string{
+	config.FieldURL:        "--docspace.url",
+	config.FieldAPIKeyFile: "--docspace.api-key-file",
+	config.FieldAPIKeyEnv:  "DOCSPACE_API_KEY",
+	config.FieldDump:       "--docspace.dump",
+	config.FieldTimezone:   "--docspace.timezone",
+	config.FieldTimeout:    "--docspace.timeout",
+	config.FieldCAFile:     "--docspace.tls.ca-file",
+	config.FieldInsecure:   "--docspace.tls.insecure-skip-verify",
+}
+
+// keyEnv is the environment variable that may hold the key of the portal
+// given by the flags.
+const keyEnv = "DOCSPACE_API_KEY"
+
+// flagPortal returns the portal the flags describe, called "default". The
+// key comes from the key file or, when it is set, from DOCSPACE_API_KEY.
+func flagPortal(p config.Portal) config.Portal {
+	p.Name = "default"
+	if os.Getenv(keyEnv) != "" {
+		p.APIKeyEnv = keyEnv
+	}
+	return config.FromFlags(p, flagNames)
+}
+
+// buildTarget checks the portal's settings and builds its target: the one
+// path from settings, flags or file entry alike, to a portal ready to scrape.
+func buildTarget(p config.Portal, defaultTimeout time.Duration, opts collector.Options) (*collector.Target, error) {
+	p.Timeout = cmp.Or(p.Timeout, defaultTimeout)
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	return collector.NewTarget(p, opts)
+}
+
+// fleet is the set of portals of one valid configuration file, served on
+// /probe by name.
+type fleet struct {
+	targets map[string]*collector.Target
+}
+
+// lookup returns the portal called name, or nil.
+func (f *fleet) lookup(name string) *collector.Target {
+	if f == nil {
+		return nil
+	}
+	return f.targets[name]
+}
+
+// newFleet builds the portals of cfg, reporting every problem at once. A
+// portal whose settings did not change since prev keeps its target: its
+// client, connection pool and known time zone.
+func newFleet(cfg *config.Config, prev *fleet, defaultTimeout time.Duration, opts collector.Options) (*fleet, error) {
+	f := &fleet{targets: make(map[string]*collector.Target, len(cfg.Portals))}
+	var errs []error
+	for _, p := range cfg.Portals {
+		p.Timeout = cmp.Or(p.Timeout, defaultTimeout)
+		if old := prev.lookup(p.Name); old != nil && old.Settings().Same(p) {
+			f.targets[p.Name] = old
+			continue
+		}
+		t, err := buildTarget(p, defaultTimeout, opts)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		f.targets[p.Name] = t
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return f, nil
+}
