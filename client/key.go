@@ -54,7 +54,7 @@ func NewFileKey(path string) (*FileKey, error) {
 func (f *FileKey) Key() (string, error) {
 	st, err := os.Stat(f.path)
 	if err != nil {
-		return "", fmt.Errorf("API key file: %w", err)
+		return "", fmt.Errorf("cannot read the API key file: %w", err)
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -63,11 +63,11 @@ func (f *FileKey) Key() (string, error) {
 	}
 	b, err := os.ReadFile(f.path)
 	if err != nil {
-		return "", fmt.Errorf("API key file: %w", err)
+		return "", fmt.Errorf("cannot read the API key file: %w", err)
 	}
 	key := strings.TrimSpace(string(b))
 	if key == "" {
-		return "", fmt.Errorf("API key file %s is empty: put the DocSpace API key (sk-...) or token in it", f.path)
+		return "", fmt.Errorf("the API key file %s is empty: put the DocSpace API key (sk-...) or token in it", f.path)
 	}
 	f.key, f.modTime, f.size = key, st.ModTime(), st.Size()
 	return key, nil

@@ -1,0 +1,168 @@
+package main
+
+import (
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/docspace-exporter/docspace_exporter/collector"
+	"github.com/docspace-exporter/docspace_exporter/config"
+)
+
+// portalSettings are one portal's settings as a row of TestSettingsBothPaths
+// gives them: the values of the --docspace.* flags, and the same values
+// written as an entry of the configuration file.
+type portalSettings struct {
+	url, keyFile, keyEnv, timezone, caFile string
+	timeout                                time.Duration
+}
+
+// viaFlags builds the portal as the exporter does from its flags, with
+// DOCSPACE_API_KEY set to keyEnv's value when the row names a variable.
+func (s portalSettings) viaFlags(t *testing.T) error {
+	t.Helper()
+	if s.keyEnv != "" {
+		t.Setenv(keyEnv, os.Getenv(s.keyEnv))
+	} else {
+		t.Setenv(keyEnv, "")
+	}
+	p := flagPortal(config.Portal{URL: s.url, APIKeyFile: s.keyFile, Timezone: s.timezone, Timeout: s.timeout, TLS: config.TLS{CAFile: s.caFile}})
+	_, err := buildTarget(p, 10*time.Second, collector.Options{})
+	return err
+}
+
+// viaFile builds the portal as the exporter does from its configuration
+// file, written with the same values.
+func (s portalSettings) viaFile(t *testing.T) error {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("portals:\n  - name: default\n")
+	for _, kv := range [][2]string{
+		{"url", s.url}, {"api_key_file", s.keyFile}, {"api_key_env", s.keyEnv}, {"timezone", s.timezone},
+	} {
+		if kv[1] != "" {
+			fmt.Fprintf(&b, "    %s: %q\n", kv[0], kv[1])
+		}
+	}
+	if s.timeout != 0 {
+		fmt.Fprintf(&b, "    timeout: %s\n", s.timeout)
+	}
+	if s.caFile != "" {
+		fmt.Fprintf(&b, "    tls: {ca_file: %q}\n", s.caFile)
+	}
+	path := filepath.Join(t.TempDir(), "portals.yml")
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		return err
+	}
+	_, err = newFleet(cfg, nil, 10*time.Second, collector.Options{})
+	return err
+}
+
+var fileLocation = regexp.MustCompile(`(?m)^.*portals\.yml:\d+: portal "default": `)
+
+// problems returns the messages of err, one a line, in the words of the
+// configuration file: without the file's location, and with the flag names
+// of the flag path replaced by the file's keys.
+func problems(err error) []string {
+	if err == nil {
+		return nil
+	}
+	msg := fileLocation.ReplaceAllString(err.Error(), "")
+	for field, flag := range flagNames {
+		msg = strings.ReplaceAll(msg, flag, field)
+	}
+	lines := strings.Split(msg, "\n")
+	slices.Sort(lines)
+	return lines
+}
+
+// The portal of the flags and an entry of the configuration file accept and
+// refuse the same settings, with the same messages.
+func TestSettingsBothPaths(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	keyFile := write("api-key", testKey+"\n")
+	emptyKey := write("empty.key", " \n")
+	notPEM := write("not.pem", "hello\n")
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	srv.Close()
+	caFile := write("ca.pem", string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	t.Setenv("DSX_SETTINGS_KEY", testKey)
+
+	const portal = "https://portal.example.com"
+	tests := []struct {
+		name     string
+		settings portalSettings
+		want     []string // in the file's words; nil: accepted
+	}{
+		{"key file", portalSettings{url: portal, keyFile: keyFile}, nil},
+		{"key from the environment", portalSettings{url: portal, keyEnv: "DSX_SETTINGS_KEY"}, nil},
+		{"everything set", portalSettings{url: portal + "/docspace/", keyFile: keyFile, timezone: "Europe/Berlin", timeout: 5 * time.Minute, caFile: caFile}, nil},
+
+		{"no scheme", portalSettings{url: "portal.example.com", keyFile: keyFile}, []string{"url: must start with https:// (or http://), e.g. https://portal.example.com"}},
+		{"ftp", portalSettings{url: "ftp://portal.example.com", keyFile: keyFile}, []string{"url: must start with https:// (or http://), e.g. https://portal.example.com"}},
+		{"password in the URL", portalSettings{url: "https://admin:hunter2@portal.example.com", keyFile: keyFile}, []string{"url: must not contain a user name or password; the API key goes in a key file"}},
+		{"key in the URL's query", portalSettings{url: portal + "/?key=" + testKey, keyFile: keyFile}, []string{"url: must not have a query or fragment; give the portal root, e.g. https://portal.example.com"}},
+		{"unparsable URL", portalSettings{url: "https://admin:Hunter2%zz@portal.example.com", keyFile: keyFile}, []string{"url: is not a valid URL; give the portal root, e.g. https://portal.example.com"}},
+
+		{"key given as the key file", portalSettings{url: portal, keyFile: testKey}, []string{"api_key_file: this looks like an API key, not a file path: put the key in a file and give the file's path"}},
+		{"missing key file", portalSettings{url: portal, keyFile: filepath.Join(dir, "nope.key")}, []string{
+			"api_key_file: cannot read the API key file: stat " + filepath.Join(dir, "nope.key") + ": no such file or directory"}},
+		{"empty key file", portalSettings{url: portal, keyFile: emptyKey}, []string{
+			"api_key_file: the API key file " + emptyKey + " is empty: put the DocSpace API key (sk-...) or token in it"}},
+		{"key file is a folder", portalSettings{url: portal, keyFile: dir}, []string{"api_key_file: cannot read the API key file: read " + dir + ": is a directory"}},
+		{"two key sources", portalSettings{url: portal, keyFile: keyFile, keyEnv: "DSX_SETTINGS_KEY"}, []string{"api_key_file: and api_key_env are both set: keep only one"}},
+		{"no key", portalSettings{url: portal}, []string{"no API key: give a file holding it (api_key_file) or an environment variable holding it (api_key_env)"}},
+
+		{"timeout too long", portalSettings{url: portal, keyFile: keyFile, timeout: time.Hour}, []string{"timeout: 1h0m0s is too long: at most 5m0s"}},
+		{"negative timeout", portalSettings{url: portal, keyFile: keyFile, timeout: -time.Second}, []string{"timeout: must be positive, e.g. 15s"}},
+		{"unknown time zone", portalSettings{url: portal, keyFile: keyFile, timezone: "Mars/Base"}, []string{"timezone: unknown time zone Mars/Base; use an IANA name such as Europe/Berlin or UTC"}},
+		{"missing CA file", portalSettings{url: portal, keyFile: keyFile, caFile: filepath.Join(dir, "nope.pem")}, []string{
+			"tls.ca_file: cannot read the CA file: open " + filepath.Join(dir, "nope.pem") + ": no such file or directory"}},
+		{"CA file without a certificate", portalSettings{url: portal, keyFile: keyFile, caFile: notPEM}, []string{"tls.ca_file: " + notPEM + " holds no PEM certificate"}},
+		{"every problem at once", portalSettings{url: "ftp://x", timezone: "Nowhere", timeout: time.Hour}, []string{
+			"no API key: give a file holding it (api_key_file) or an environment variable holding it (api_key_env)",
+			"timeout: 1h0m0s is too long: at most 5m0s",
+			"timezone: unknown time zone Nowhere; use an IANA name such as Europe/Berlin or UTC",
+			"url: must start with https:// (or http://), e.g. https://portal.example.com",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			flagErr, fileErr := tt.settings.viaFlags(t), tt.settings.viaFile(t)
+			for path, err := range map[string]error{"flags": flagErr, "file": fileErr} {
+				if got := problems(err); !slices.Equal(got, tt.want) {
+					t.Errorf("%s: got\n\t%s\nwant\n\t%s", path, strings.Join(got, "\n\t"), strings.Join(tt.want, "\n\t"))
+				}
+				if err != nil {
+					for _, secret := range []string{testKey, testKey[:12], "hunter2", "Hunter2"} {
+						if strings.Contains(err.Error(), secret) {
+							t.Errorf("%s: the message shows a secret: %v", path, err)
+						}
+					}
+				}
+			}
+			if flagErr != nil && !strings.HasPrefix(flagErr.Error(), "--docspace.") && !strings.HasPrefix(flagErr.Error(), "no API key") {
+				t.Errorf("a flag message should name the flag first: %v", flagErr)
+			}
+		})
+	}
+}
