@@ -57,9 +57,10 @@ const (
 	unauthorized = "unauthorized"
 	noSchedule   = "noschedule"
 	notStored    = "notstored"
+	historyFails = "historyfails"
 )
 
-var portalNames = []string{healthy, overdue, failed, unauthorized, noSchedule, notStored}
+var portalNames = []string{healthy, overdue, failed, unauthorized, noSchedule, notStored, historyFails}
 
 // wantAlerts is every alert that must fire, and for which instances. No other
 // alert may fire; in particular the healthy portal raises none.
@@ -69,6 +70,7 @@ var wantAlerts = map[string][]string{
 	"DocSpaceAPIDown":               {unauthorized},
 	"DocSpaceBackupScheduleMissing": {noSchedule},
 	"DocSpaceBackupNotStored":       {notStored},
+	"DocSpaceBackupHistoryStale":    {historyFails},
 }
 
 func TestE2E(t *testing.T) {
@@ -205,6 +207,12 @@ func startPortals(t *testing.T, now time.Time) map[string]string {
 			backups := stored(dailyLast)
 			backups[0].Gone = true
 			p.SetHistory(backups...)
+		},
+		// Every history call fails, so the history has never been read.
+		historyFails: func(p *docspacetest.Portal) {
+			p.SetSchedule(daily)
+			p.SetHistory(stored(dailyLast)...)
+			p.SetOverride(docspacetest.PathHistory, docspacetest.ServerError("Could not find a part of the path."))
 		},
 		unauthorized: func(p *docspacetest.Portal) {
 			p.SetSchedule(daily)
