@@ -44,9 +44,10 @@ func DateTimePostgres(t time.Time) string { return t.UTC().Format(layoutPostgres
 // server-wide dump is "workspace") made at created and kept in storageType
 // (0 a room, 4 the portal's temporary storage, 5 a third-party storage,
 // ...), with createdOn written by dateTime (DateTimeMySQL or
-// DateTimePostgres). Like DocSpace it names the file
-// <alias>_<yyyy-MM-dd_HH-mm-ss>.tar.gz, gives a DataStore backup a day
-// before it expires, and every other one the "never" expiresOn. The id is a
+// DateTimePostgres). Like DocSpace on SaaS it names the file
+// <alias>_<yyyy-MM-dd_HH-mm-ss>.tar.gz with the time in UTC (a self-hosted
+// server uses its local time), gives a DataStore backup a day before it
+// expires, and every other one the "never" expiresOn. The id is a
 // GUID derived from alias and created, so samples are reproducible.
 func StoredBackup(alias string, created time.Time, storageType int, dateTime func(time.Time) string) Backup {
 	created = created.UTC()
@@ -63,8 +64,8 @@ func StoredBackup(alias string, created time.Time, storageType int, dateTime fun
 	return b
 }
 
-// ManyBackups returns n stored backups of alias, one a day back from
-// newest, in a room: a long history of manual and scheduled backups.
+// ManyBackups returns n stored backups of alias in a room, one a day back
+// from newest, newest first: a long history such as manual backups pile up.
 func ManyBackups(alias string, newest time.Time, n int) []Backup {
 	backups := make([]Backup, n)
 	for i := range backups {
