@@ -49,9 +49,14 @@ func run(args []string) int {
 		"Do not verify the portal's TLS certificate (unsafe: the key can be intercepted).").BoolVar(&settings.TLS.InsecureSkipVerify)
 	app.Flag("docspace.timezone",
 		"The portal's time zone (IANA id, e.g. Europe/Berlin). When unset it is read from the portal's settings, at most once an hour.").StringVar(&settings.Timezone)
+	app.Flag("docspace.history-interval",
+		"How often to read the list of stored backups (getbackuphistory: DocSpace checks every stored file in the backup storage and drops the records of missing ones), counted from the end of the last call; 0 turns it off. Also the default of the config file's portals.").
+		Default("1h").DurationVar(&settings.HistoryInterval)
 	var (
 		timeout = app.Flag("docspace.timeout",
 			"The most one scrape of a portal spends on DocSpace (at most 5m); also the default of the config file's portals.").Default("10s").Duration()
+		historyTimeout = app.Flag("docspace.history-timeout",
+			"The most one call of the stored-backup history may take; it runs in the background, never in a scrape.").Default("2m").Duration()
 		timeoutOffset = app.Flag("docspace.timeout-offset",
 			"Taken off Prometheus' scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to get the scrape deadline.").Default("0.5s").Duration()
 		progress = app.Flag("collector.progress",
@@ -80,9 +85,16 @@ func run(args []string) int {
 		return 2
 	}
 
-	opts := collector.Options{Progress: *progress, UserAgent: exporterName + "/" + version.Version}
+	opts := collector.Options{Progress: *progress, UserAgent: exporterName + "/" + version.Version,
+		HistoryInterval: settings.HistoryInterval, HistoryTimeout: *historyTimeout}
 	if err := config.CheckTimeout(*timeout); err != nil {
 		return fail("--docspace.timeout: %v", err)
+	}
+	if err := config.CheckHistoryInterval(settings.HistoryInterval); err != nil {
+		return fail("--docspace.history-interval: %v", err)
+	}
+	if *historyTimeout <= 0 {
+		return fail("--docspace.history-timeout: must be positive, e.g. 2m")
 	}
 	if *configCheck {
 		if *configFile == "" {
@@ -137,7 +149,8 @@ func run(args []string) int {
 	logger.Info("starting "+exporterName, "version", version.Info(), "build_context", version.BuildContext())
 	if target != nil {
 		logger.Info("monitoring DocSpace portal on "+*metricsPath, "url", redactedURL(settings.URL), "dump", settings.Dump,
-			"timeout", *timeout, "timezone", settings.Timezone, "collector.progress", *progress)
+			"timeout", *timeout, "timezone", settings.Timezone, "collector.progress", *progress,
+			"history_interval", settings.HistoryInterval)
 		if settings.TLS.InsecureSkipVerify {
 			logger.Warn("TLS certificate verification of the portal is off (--docspace.tls.insecure-skip-verify)")
 		}

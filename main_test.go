@@ -189,9 +189,13 @@ func TestBinaryServesMetrics(t *testing.T) {
 		t.Errorf("/metrics: HTTP %d", code)
 	}
 	assertNoSecrets(t, "/metrics", body)
-	// One scrape: schedule, progress and settings, each with the key.
-	if got := fake.Authorizations(); len(got) != 3 || got[0] != "Bearer "+testKey || got[1] != got[0] || got[2] != got[0] {
+	// One scrape: schedule, progress, settings and the first history call,
+	// each with the key.
+	if got := fake.Authorizations(); len(got) != 4 || got[0] != "Bearer "+testKey || got[1] != got[0] || got[2] != got[0] || got[3] != got[0] {
 		t.Errorf("the portal saw Authorization %q", got)
+	}
+	if !strings.Contains(body, "docspace_backup_history_interval_seconds 3600\n") || !strings.Contains(body, `docspace_collector_success{collector="history"} 1`) {
+		t.Errorf("the history is not on by default:\n%s", body)
 	}
 
 	for _, path := range []string{"/-/healthy", "/-/ready"} {
@@ -290,6 +294,9 @@ func TestBinaryRejectsBadSettings(t *testing.T) {
 		{"unknown flag", []string{"--docspace.key=" + testKey}, nil, "unknown long flag"},
 		{"bad timeout", []string{"--docspace.url=https://portal.example.com", "--docspace.timeout=soon"}, []string{"DOCSPACE_API_KEY=" + testKey}, "invalid duration"},
 		{"zero timeout", []string{"--docspace.url=https://portal.example.com", "--docspace.timeout=0s"}, []string{"DOCSPACE_API_KEY=" + testKey}, "must be positive"},
+		{"history interval too short", []string{"--docspace.url=https://portal.example.com", "--docspace.history-interval=10s"}, []string{"DOCSPACE_API_KEY=" + testKey}, "--docspace.history-interval: 10s is too short: at least 1m0s"},
+		{"negative history interval without a flag portal", []string{"--config.file=/nonexistent.yml", "--docspace.history-interval=-1h"}, nil, "--docspace.history-interval: must not be negative"},
+		{"zero history timeout", []string{"--docspace.url=https://portal.example.com", "--docspace.history-timeout=0s"}, []string{"DOCSPACE_API_KEY=" + testKey}, "--docspace.history-timeout: must be positive"},
 		{"missing CA file", []string{"--docspace.url=https://portal.example.com", "--docspace.tls.ca-file=/nonexistent/ca.pem"}, []string{"DOCSPACE_API_KEY=" + testKey}, "--docspace.tls.ca-file: cannot read the CA file"},
 		{"bad time zone", []string{"--docspace.url=https://portal.example.com", "--docspace.timezone=Mars/Base"}, []string{"DOCSPACE_API_KEY=" + testKey}, "--docspace.timezone: unknown time zone Mars/Base"},
 		{"bad log level", []string{"--docspace.url=https://portal.example.com", "--log.level=loud"}, []string{"DOCSPACE_API_KEY=" + testKey}, "log level"},
@@ -416,7 +423,7 @@ func TestBinaryUsesProxyFromEnvironment(t *testing.T) {
 	if code, body := get(t, nil, e.url+"/metrics"); code != 200 || !strings.Contains(body, "docspace_up 1\n") {
 		t.Errorf("HTTP %d\n%s", code, body)
 	}
-	if n := proxied.Load(); n != 1 {
-		t.Errorf("the proxy carried %d calls, want 1", n)
+	if n := proxied.Load(); n != 2 {
+		t.Errorf("the proxy carried %d calls, want 2 (schedule and history)", n)
 	}
 }

@@ -23,6 +23,9 @@ import (
 type portalSettings struct {
 	url, keyFile, keyEnv, timezone, caFile string
 	timeout                                time.Duration
+	// historyInterval is the flag's value, or the file's key; "" leaves
+	// the key out of the file and the flag at its default.
+	historyInterval string
 }
 
 // viaFlags builds the portal as the exporter does from its flags, with
@@ -34,7 +37,14 @@ func (s portalSettings) viaFlags(t *testing.T) error {
 	} else {
 		t.Setenv(keyEnv, "")
 	}
-	p := flagPortal(config.Portal{URL: s.url, APIKeyFile: s.keyFile, Timezone: s.timezone, Timeout: s.timeout, TLS: config.TLS{CAFile: s.caFile}})
+	history := time.Hour // the flag's default
+	if s.historyInterval != "" {
+		var err error
+		if history, err = time.ParseDuration(s.historyInterval); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := flagPortal(config.Portal{URL: s.url, APIKeyFile: s.keyFile, Timezone: s.timezone, Timeout: s.timeout, TLS: config.TLS{CAFile: s.caFile}, HistoryInterval: history})
 	_, err := buildTarget(p, 10*time.Second, collector.Options{})
 	return err
 }
@@ -55,6 +65,9 @@ func (s portalSettings) viaFile(t *testing.T) error {
 	if s.timeout != 0 {
 		fmt.Fprintf(&b, "    timeout: %s\n", s.timeout)
 	}
+	if s.historyInterval != "" {
+		fmt.Fprintf(&b, "    history_interval: %s\n", s.historyInterval)
+	}
 	if s.caFile != "" {
 		fmt.Fprintf(&b, "    tls: {ca_file: %q}\n", s.caFile)
 	}
@@ -66,7 +79,7 @@ func (s portalSettings) viaFile(t *testing.T) error {
 	if err != nil {
 		return err
 	}
-	_, err = newFleet(cfg, nil, 10*time.Second, collector.Options{})
+	_, err = newFleet(cfg, nil, 10*time.Second, collector.Options{HistoryInterval: time.Hour})
 	return err
 }
 
@@ -115,7 +128,9 @@ func TestSettingsBothPaths(t *testing.T) {
 	}{
 		{"key file", portalSettings{url: portal, keyFile: keyFile}, nil},
 		{"key from the environment", portalSettings{url: portal, keyEnv: "DSX_SETTINGS_KEY"}, nil},
-		{"everything set", portalSettings{url: portal + "/docspace/", keyFile: keyFile, timezone: "Europe/Berlin", timeout: 5 * time.Minute, caFile: caFile}, nil},
+		{"everything set", portalSettings{url: portal + "/docspace/", keyFile: keyFile, timezone: "Europe/Berlin", timeout: 5 * time.Minute, caFile: caFile, historyInterval: "6h"}, nil},
+		{"history off", portalSettings{url: portal, keyFile: keyFile, historyInterval: "0s"}, nil},
+		{"history every minute", portalSettings{url: portal, keyFile: keyFile, historyInterval: "1m"}, nil},
 
 		{"no scheme", portalSettings{url: "portal.example.com", keyFile: keyFile}, []string{"url: must start with https:// (or http://), e.g. https://portal.example.com"}},
 		{"ftp", portalSettings{url: "ftp://portal.example.com", keyFile: keyFile}, []string{"url: must start with https:// (or http://), e.g. https://portal.example.com"}},
@@ -134,6 +149,10 @@ func TestSettingsBothPaths(t *testing.T) {
 
 		{"timeout too long", portalSettings{url: portal, keyFile: keyFile, timeout: time.Hour}, []string{"timeout: 1h0m0s is too long: at most 5m0s"}},
 		{"negative timeout", portalSettings{url: portal, keyFile: keyFile, timeout: -time.Second}, []string{"timeout: must be positive, e.g. 15s"}},
+		{"negative history interval", portalSettings{url: portal, keyFile: keyFile, historyInterval: "-1h"}, []string{
+			"history_interval: must not be negative: give e.g. 1h, or 0 to turn the history off"}},
+		{"history interval too short", portalSettings{url: portal, keyFile: keyFile, historyInterval: "30s"}, []string{
+			"history_interval: 30s is too short: at least 1m0s (each call checks every stored backup in the backup storage), or 0 to turn the history off"}},
 		{"unknown time zone", portalSettings{url: portal, keyFile: keyFile, timezone: "Mars/Base"}, []string{"timezone: unknown time zone Mars/Base; use an IANA name such as Europe/Berlin or UTC"}},
 		{"missing CA file", portalSettings{url: portal, keyFile: keyFile, caFile: filepath.Join(dir, "nope.pem")}, []string{
 			"tls.ca_file: cannot read the CA file: open " + filepath.Join(dir, "nope.pem") + ": no such file or directory"}},

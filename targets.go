@@ -22,6 +22,8 @@ var flagNames = map[string]string{
 	config.FieldTimeout:    "--docspace.timeout",
 	config.FieldCAFile:     "--docspace.tls.ca-file",
 	config.FieldInsecure:   "--docspace.tls.insecure-skip-verify",
+
+	config.FieldHistoryInterval: "--docspace.history-interval",
 }
 
 // keyEnv is the environment variable that may hold the key of the portal
@@ -41,11 +43,22 @@ func flagPortal(p config.Portal) config.Portal {
 // buildTarget checks the portal's settings and builds its target: the one
 // path from settings, flags or file entry alike, to a portal ready to scrape.
 func buildTarget(p config.Portal, defaultTimeout time.Duration, opts collector.Options) (*collector.Target, error) {
-	p.Timeout = cmp.Or(p.Timeout, defaultTimeout)
+	p = withDefaults(p, defaultTimeout, opts)
 	if err := p.Check(); err != nil {
 		return nil, err
 	}
 	return collector.NewTarget(p, opts)
+}
+
+// withDefaults fills the settings a portal's entry of the configuration
+// file leaves out with the exporter's flags: --docspace.timeout and
+// --docspace.history-interval.
+func withDefaults(p config.Portal, defaultTimeout time.Duration, opts collector.Options) config.Portal {
+	p.Timeout = cmp.Or(p.Timeout, defaultTimeout)
+	if !p.Gives(config.FieldHistoryInterval) {
+		p.HistoryInterval = opts.HistoryInterval
+	}
+	return p
 }
 
 // fleet is the set of portals of one valid configuration file, served on
@@ -64,12 +77,12 @@ func (f *fleet) lookup(name string) *collector.Target {
 
 // newFleet builds the portals of cfg, reporting every problem at once. A
 // portal whose settings did not change since prev keeps its target: its
-// client, connection pool and known time zone.
+// client, connection pool, known time zone and stored-backup history.
 func newFleet(cfg *config.Config, prev *fleet, defaultTimeout time.Duration, opts collector.Options) (*fleet, error) {
 	f := &fleet{targets: make(map[string]*collector.Target, len(cfg.Portals))}
 	var errs []error
 	for _, p := range cfg.Portals {
-		p.Timeout = cmp.Or(p.Timeout, defaultTimeout)
+		p = withDefaults(p, defaultTimeout, opts)
 		if old := prev.lookup(p.Name); old != nil && old.Settings().Same(p) {
 			f.targets[p.Name] = old
 			continue

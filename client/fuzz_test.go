@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -10,8 +11,9 @@ import (
 )
 
 // FuzzDecodeAnswer feeds arbitrary answers through the same decoding a real
-// getbackupschedule, getbackupprogress or settings answer takes. It must
-// never panic, and an error must never carry a storageParams secret.
+// getbackupschedule, getbackupprogress, settings or getbackuphistory answer
+// takes. It must never panic, an error must never carry a storageParams
+// secret, and a decoded history must be consistent.
 func FuzzDecodeAnswer(f *testing.F) {
 	envelope := func(schedule string) string {
 		return `{"response":` + schedule + `,"count":1,"links":[{"href":"https://docspace.example.com/api/2.0/backup/getbackupschedule","action":"GET"}],"status":0,"statusCode":200}`
@@ -33,10 +35,19 @@ func FuzzDecodeAnswer(f *testing.F) {
 	f.Add(200, "application/json", `{"response":{"lastBackupTime":"2026-02-30T00:00:00"},"status":0}`)
 	f.Add(200, "application/json", `{"response":`)
 	for _, p := range []string{docspacetest.ProgressFailed, docspacetest.ProgressRunning, docspacetest.ProgressCompleted,
-		docspacetest.ProgressCanceled, docspacetest.ProgressFailted} {
+		docspacetest.ProgressCanceled, docspacetest.ProgressFailted, docspacetest.ProgressWarning} {
 		f.Add(200, "application/json; charset=utf-8", envelope(p))
 	}
 	f.Add(200, "application/json; charset=utf-8", envelope(`{"timezone":"Europe/Berlin","utcOffset":"01:00:00","utcHoursOffset":1.0}`))
+	for _, h := range [][]docspacetest.Backup{docspacetest.HistoryWeekly, docspacetest.HistoryWeeklyPostgres, docspacetest.HistoryDump, nil} {
+		records, err := json.Marshal(h)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(200, "application/json; charset=utf-8", envelope(string(records)))
+	}
+	f.Add(200, "application/json", `{"response":[null,{"createdOn":null},{"createdOn":"0001-01-01T00:00:00"}],"status":0}`)
+	f.Add(200, "application/json", `{"response":[{"createdOn":"2026-06-29T02:07:31+14:00"},{"createdOn":"-infinity"}],"status":0}`)
 
 	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
 		h := http.Header{"Content-Type": {contentType}}
@@ -48,6 +59,15 @@ func FuzzDecodeAnswer(f *testing.F) {
 		_, err = decodeAnswer[progressDTO](ProgressPath, status, h, []byte(body))
 		check(t, err, contentType)
 		_, err = decodeAnswer[settingsDTO](SettingsPath, status, h, []byte(body))
+		check(t, err, contentType)
+		records, err := decodeAnswer[[]historyRecordDTO](HistoryPath, status, h, []byte(body))
+		if err == nil && records != nil {
+			var hist *History
+			hist, err = history(*records)
+			if err == nil && (hist.Backups != len(*records) || hist.Newest.Before(hist.Oldest) || hist.Newest.IsZero() != hist.Oldest.IsZero()) {
+				t.Errorf("inconsistent history %+v of %d records", hist, len(*records))
+			}
+		}
 		check(t, err, contentType)
 	})
 }

@@ -29,6 +29,10 @@ type Progress struct {
 	// Error is DocSpace's error text, "" when there is none. It may be
 	// localized; it is meant for the log, never for a label.
 	Error string
+	// Warning is DocSpace's warning text (3.6 and later), "" when there is
+	// none: e.g. files that could not be backed up. Like Error it is meant
+	// for the log only.
+	Warning string
 	// Status is nil when the key was absent.
 	Status *TaskStatus
 	TaskID string
@@ -49,6 +53,7 @@ type progressDTO struct {
 	IsCompleted *bool       `json:"isCompleted"`
 	Progress    *int        `json:"progress"`
 	Error       *string     `json:"error"`
+	Warning     *string     `json:"warning"`
 	Status      *TaskStatus `json:"status"`
 	TaskID      *string     `json:"taskId"`
 }
@@ -69,6 +74,9 @@ func (c *Client) BackupProgress(ctx context.Context) (*Progress, error) {
 	}
 	if dto.Error != nil {
 		p.Error = *dto.Error
+	}
+	if dto.Warning != nil {
+		p.Warning = *dto.Warning
 	}
 	if dto.TaskID != nil {
 		p.TaskID = *dto.TaskID

@@ -28,6 +28,8 @@ func TestBackupProgress(t *testing.T) {
 			want: &Progress{Completed: true, Percent: 30, Status: ptr(TaskCanceled)}},
 		{name: "failted state", progress: docspacetest.ProgressFailted, failed: true,
 			want: &Progress{Completed: true, Percent: 10, Error: "Object reference not set to an instance of an object.", Status: ptr(TaskFailed)}},
+		{name: "completed with a warning", progress: docspacetest.ProgressWarning,
+			want: &Progress{Completed: true, Percent: 100, Warning: "Some files could not be backed up: 2 files were not found in the storage.", Status: ptr(TaskCompleted)}},
 		{name: "out of range progress", progress: `{"isCompleted":false,"progress":250,"error":"","status":1}`, running: true,
 			want: &Progress{Percent: 100, Status: ptr(TaskRunning)}},
 		{name: "minimal", progress: `{}`, running: true, want: &Progress{}},
@@ -47,7 +49,7 @@ func TestBackupProgress(t *testing.T) {
 				return
 			}
 			if got.Completed != tt.want.Completed || got.Percent != tt.want.Percent ||
-				(tt.want.Error != "" && got.Error != tt.want.Error) ||
+				got.Error != tt.want.Error || got.Warning != tt.want.Warning ||
 				(tt.want.TaskID != "" && got.TaskID != tt.want.TaskID) ||
 				fmt.Sprint(deref(got.Status)) != fmt.Sprint(deref(tt.want.Status)) {
 				t.Errorf("progress = %+v, want %+v", got, tt.want)

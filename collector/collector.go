@@ -2,7 +2,8 @@
 // metrics. A Collector is built for one scrape and bound to that scrape's
 // context: every Collect calls DocSpace afresh. What lives between scrapes
 // is kept by the portal's Target: its time zone, read from its settings at
-// most hourly, and which failed task was last logged.
+// most hourly, its stored-backup history, read in the background at most
+// once per history interval, and which failed task was last logged.
 package collector
 
 import (
@@ -83,6 +84,7 @@ func (c *Collector) Collect(metrics chan<- prometheus.Metric) {
 	var (
 		wg       sync.WaitGroup
 		progress result[*client.Progress]
+		history  historyState
 		t        = c.target
 		location = result[*time.Location]{value: t.location}
 	)
@@ -91,6 +93,9 @@ func (c *Collector) Collect(metrics chan<- prometheus.Metric) {
 	}
 	if t.timezone != nil {
 		wg.Go(func() { location = t.timezone.get(c.ctx, c.log) })
+	}
+	if t.history != nil {
+		wg.Go(func() { history = t.history.get(c.ctx, c.log) })
 	}
 	sched := timed(func() (*client.Schedule, error) { return t.client.BackupSchedule(c.ctx) })
 	wg.Wait()
@@ -114,6 +119,9 @@ func (c *Collector) Collect(metrics chan<- prometheus.Metric) {
 	}
 	if t.timezone != nil {
 		sendCollector(send, "settings", location.err, location.duration)
+	}
+	if t.history != nil {
+		collectHistory(send, t.history.interval, history)
 	}
 }
 
@@ -182,6 +190,27 @@ func (c *Collector) collectProgress(send sendFunc, t *client.Progress) {
 	send(taskFailedDesc, boolValue(t.Failed()))
 	if t.Failed() {
 		c.target.logTaskFailure(c.log(), t)
+	}
+	if t.Warning != "" {
+		c.target.logTaskWarning(c.log(), t)
+	}
+}
+
+// collectHistory sends the stored-backup history: the success and duration
+// of the last completed call (none while the first one runs), and what the
+// last successful call listed.
+func collectHistory(send sendFunc, interval time.Duration, h historyState) {
+	send(historyIntervalDesc, interval.Seconds())
+	if h.last != nil {
+		sendCollector(send, "history", h.last.err, h.last.duration)
+	}
+	if s := h.stored; s != nil {
+		send(historyBackupsDesc, float64(s.Backups))
+		if !s.Newest.IsZero() {
+			send(historyLatestDesc, unixSeconds(s.Newest))
+			send(historyOldestDesc, unixSeconds(s.Oldest))
+		}
+		send(historyRefreshDesc, unixSeconds(s.fetched))
 	}
 }
 

@@ -38,7 +38,9 @@ var stableMetrics = []string{
 	"docspace_backup_schedule_info", "docspace_backup_last_timestamp_seconds",
 	"docspace_backup_schedule_next_timestamp_seconds", "docspace_backup_schedule_interval_seconds",
 	"docspace_backup_task_running", "docspace_backup_task_progress_ratio", "docspace_backup_task_failed",
-	"docspace_collector_success",
+	"docspace_collector_success", "docspace_backup_history_interval_seconds", "docspace_backup_history_backups",
+	"docspace_backup_history_latest_timestamp_seconds", "docspace_backup_history_oldest_timestamp_seconds",
+	"docspace_backup_history_refresh_timestamp_seconds",
 }
 
 // testNow is the clock of every golden scrape: Wednesday 2026-07-01 12:00 UTC.
@@ -66,7 +68,7 @@ func newFixture(t *testing.T, mod ...func(*config.Portal)) *fixture {
 	for _, m := range mod {
 		m(&settings)
 	}
-	target, err := NewTarget(settings, Options{Progress: true})
+	target, err := NewTarget(settings, Options{Progress: true, HistoryTimeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

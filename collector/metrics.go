@@ -54,7 +54,17 @@ var (
 	collectorSuccessDesc = desc("collector_success",
 		"1 if the collector's call to DocSpace succeeded (or its cached value is valid), else 0.", "collector")
 	collectorDurationDesc = desc("collector_duration_seconds",
-		"Time the collector's call to DocSpace took in this scrape; 0 when it used a cached value.", "collector")
+		"Time the collector's call to DocSpace took in this scrape, 0 when it used a cached value; for history, its last completed call.", "collector")
+	historyBackupsDesc = desc("backup_history_backups",
+		"How many backups the portal lists as stored (getbackuphistory: their files were uploaded and still exist), as of the last successful history call.")
+	historyLatestDesc = desc("backup_history_latest_timestamp_seconds",
+		"When the newest stored backup was made (createdOn), as of the last successful history call: a backup from then can be restored. Unix seconds.")
+	historyOldestDesc = desc("backup_history_oldest_timestamp_seconds",
+		"When the oldest stored backup was made (createdOn), as of the last successful history call. Unix seconds.")
+	historyRefreshDesc = desc("backup_history_refresh_timestamp_seconds",
+		"When the last successful history call fetched the list of stored backups. Unix seconds.")
+	historyIntervalDesc = desc("backup_history_interval_seconds",
+		"How often the exporter reads the portal's list of stored backups, counted from the end of the last call.")
 )
 
 var periodLabels = map[schedule.Period]string{

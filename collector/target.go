@@ -27,11 +27,18 @@ type Options struct {
 	Progress bool
 	// UserAgent is sent with every call to DocSpace.
 	UserAgent string
+	// HistoryInterval is the history interval of a portal whose settings
+	// leave it out (see config.Portal.HistoryInterval); the portal's own
+	// setting is what counts.
+	HistoryInterval time.Duration
+	// HistoryTimeout bounds one call of the stored-backup history.
+	HistoryTimeout time.Duration
 }
 
 // Target is one configured DocSpace portal, ready to be scraped: its
 // settings, its API client, and what is kept between scrapes: the portal's
-// time zone read from its settings, and which failed task was last logged.
+// time zone read from its settings, its stored-backup history, and which
+// task's failure and warning were last logged.
 type Target struct {
 	settings config.Portal
 	client   *client.Client
@@ -39,9 +46,12 @@ type Target struct {
 	// location is the fixed time zone; nil when timezone reads it.
 	location *time.Location
 	timezone *timezoneCache
+	// history is nil when the history is off.
+	history *historyCache
 
 	mu             sync.Mutex
 	lastFailedTask string
+	lastWarnedTask string
 }
 
 // NewTarget builds what scraping the portal p takes. This is where the
@@ -93,6 +103,9 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 	if location == nil {
 		t.timezone = &timezoneCache{client: c}
 	}
+	if p.HistoryInterval > 0 {
+		t.history = newHistoryCache(c, p.HistoryInterval, o.HistoryTimeout)
+	}
 	return t, nil
 }
 
@@ -101,14 +114,28 @@ func (t *Target) Settings() config.Portal { return t.settings }
 
 // logTaskFailure logs a failed task's error text once per task.
 func (t *Target) logTaskFailure(logger *slog.Logger, p *client.Progress) {
-	id := p.TaskID + "\x00" + p.Error
-	t.mu.Lock()
-	seen := t.lastFailedTask == id
-	t.lastFailedTask = id
-	t.mu.Unlock()
-	if !seen {
+	if t.firstTime(&t.lastFailedTask, p.TaskID, p.Error) {
 		logger.Warn("the latest DocSpace backup task failed", "task_id", p.TaskID, "error", sanitize(p.Error))
 	}
+}
+
+// logTaskWarning logs a task's warning text (e.g. files that could not be
+// backed up) once per task.
+func (t *Target) logTaskWarning(logger *slog.Logger, p *client.Progress) {
+	if t.firstTime(&t.lastWarnedTask, p.TaskID, p.Warning) {
+		logger.Warn("the latest DocSpace backup task reported a warning", "task_id", p.TaskID, "warning", sanitize(p.Warning))
+	}
+}
+
+// firstTime records the text of a task in *last and tells whether it is
+// new there.
+func (t *Target) firstTime(last *string, taskID, text string) bool {
+	id := taskID + "\x00" + text
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	seen := *last == id
+	*last = id
+	return !seen
 }
 
 // sanitize makes a text from DocSpace safe for one log line.

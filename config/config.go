@@ -26,6 +26,10 @@ import (
 // MaxTimeout is the longest timeout a portal may set.
 const MaxTimeout = 5 * time.Minute
 
+// MinHistoryInterval is the shortest history interval a portal may set
+// other than 0 (off): each call checks every stored backup in the storage.
+const MinHistoryInterval = time.Minute
+
 // Config is the content of the configuration file.
 type Config struct {
 	// Portals are the DocSpace portals, each chosen by its name with
@@ -58,6 +62,11 @@ type Portal struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// TLS holds the TLS settings for the portal.
 	TLS TLS `yaml:"tls"`
+	// HistoryInterval is how often the list of stored backups
+	// (getbackuphistory) is read, e.g. 1h, counted from the end of the last
+	// call; 0 turns it off. Left out of the file, it is the exporter's
+	// --docspace.history-interval.
+	HistoryInterval time.Duration `yaml:"history_interval"`
 
 	// origin says where the settings were given, for messages.
 	origin *origin
@@ -85,6 +94,8 @@ const (
 	FieldTimeout    = "timeout"
 	FieldCAFile     = "tls.ca_file"
 	FieldInsecure   = "tls.insecure_skip_verify"
+
+	FieldHistoryInterval = "history_interval"
 )
 
 // origin is where a portal's settings were given: an entry of the
@@ -113,6 +124,13 @@ func FromFlags(p Portal, names map[string]string) Portal {
 func (p Portal) Same(q Portal) bool {
 	p.origin, q.origin = nil, nil
 	return p == q
+}
+
+// Gives tells whether the portal's settings give field themselves: the key
+// is written in its entry of the file. The portal of the flags gives every
+// field (an unset flag gives its default).
+func (p *Portal) Gives(field string) bool {
+	return p.origin.has(field)
 }
 
 // Key returns how the operator writes field for this portal: the key of the
@@ -194,6 +212,9 @@ func (p *Portal) Check() error {
 	if err := CheckTimeout(p.Timeout); err != nil && (p.Timeout != 0 || p.origin.has(FieldTimeout)) {
 		errs = append(errs, p.Errorf(FieldTimeout, "%w", err))
 	}
+	if err := CheckHistoryInterval(p.HistoryInterval); err != nil {
+		errs = append(errs, p.Errorf(FieldHistoryInterval, "%w", err))
+	}
 	return errors.Join(errs...)
 }
 
@@ -216,6 +237,18 @@ func CheckTimeout(d time.Duration) error {
 		return errors.New("must be positive, e.g. 15s")
 	case d > MaxTimeout:
 		return fmt.Errorf("%s is too long: at most %s", d, MaxTimeout)
+	}
+	return nil
+}
+
+// CheckHistoryInterval checks the interval of the stored-backup history: 0
+// (off), or at least MinHistoryInterval.
+func CheckHistoryInterval(d time.Duration) error {
+	switch {
+	case d < 0:
+		return errors.New("must not be negative: give e.g. 1h, or 0 to turn the history off")
+	case d > 0 && d < MinHistoryInterval:
+		return fmt.Errorf("%s is too short: at least %s (each call checks every stored backup in the backup storage), or 0 to turn the history off", d, MinHistoryInterval)
 	}
 	return nil
 }

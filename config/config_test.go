@@ -87,6 +87,7 @@ portals:
     timezone: Europe/Berlin
     timeout: 15s
     tls: {ca_file: $CAFILE, insecure_skip_verify: true}
+    history_interval: 6h
 `
 
 func TestParseGood(t *testing.T) {
@@ -100,7 +101,7 @@ func TestParseGood(t *testing.T) {
 		{
 			Name: "archive.2_b-c", URL: "http://docs.example.org:8080/docspace", APIKeyEnv: "DSX_TEST_KEY",
 			Dump: true, Timezone: "Europe/Berlin", Timeout: 15 * time.Second,
-			TLS: TLS{CAFile: f.caFile, InsecureSkipVerify: true},
+			TLS: TLS{CAFile: f.caFile, InsecureSkipVerify: true}, HistoryInterval: 6 * time.Hour,
 		},
 	}}
 	if len(cfg.Portals) != len(want.Portals) || !cfg.Portals[0].Same(want.Portals[0]) || !cfg.Portals[1].Same(want.Portals[1]) {
@@ -133,6 +134,22 @@ func TestParseGood(t *testing.T) {
 	}
 	if got := archive.Source(); got != "cfg.yml:6" {
 		t.Errorf("Source(archive) = %q, want cfg.yml:6", got)
+	}
+	if main.Gives(FieldHistoryInterval) || !archive.Gives(FieldHistoryInterval) || !archive.Gives(FieldCAFile) {
+		t.Errorf("Gives(history_interval): main %v, archive %v; want false, true", main.Gives(FieldHistoryInterval), archive.Gives(FieldHistoryInterval))
+	}
+}
+
+// history_interval: 0 turns the history off; written or left out, the
+// settings differ.
+func TestParseHistoryOff(t *testing.T) {
+	cfg, err := Parse([]byte("portals:\n  - {name: a, url: 'https://x', api_key_env: K, history_interval: 0s}\n  - {name: b, url: 'https://x', api_key_env: K}\n"), "cfg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cfg.Portals[0], cfg.Portals[1]
+	if a.HistoryInterval != 0 || !a.Gives(FieldHistoryInterval) || b.Gives(FieldHistoryInterval) {
+		t.Errorf("a: %v given %v; b given %v", a.HistoryInterval, a.Gives(FieldHistoryInterval), b.Gives(FieldHistoryInterval))
 	}
 }
 
@@ -247,7 +264,7 @@ func TestParseBad(t *testing.T) {
 			`cfg.yml:5: unknown key "scrape_interval" at the top level; the known keys are portals`,
 		}},
 		{"unknown portal key", portal(name, url, key, "dumpp: true"), []string{
-			`cfg.yml:5: portal "main": unknown key "dumpp" in a portal; the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls`,
+			`cfg.yml:5: portal "main": unknown key "dumpp" in a portal; the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls, history_interval`,
 		}},
 		{"unknown tls key", portal(name, url, key, "tls:", "  ca_file: $CAFILE", "  insecure: true"), []string{
 			`cfg.yml:7: portal "main": unknown key "insecure" in tls; the known keys are ca_file, insecure_skip_verify`,
@@ -320,6 +337,15 @@ func TestParseBad(t *testing.T) {
 		{"zero timeout", portal(name, url, key, "timeout: 0s"), []string{`cfg.yml:5: portal "main": timeout: must be positive, e.g. 15s`}},
 		{"negative timeout", portal(name, url, key, "timeout: -5s"), []string{`cfg.yml:5: portal "main": timeout: must be positive`}},
 		{"timeout too long", portal(name, url, key, "timeout: 6m"), []string{`cfg.yml:5: portal "main": timeout: 6m0s is too long: at most 5m0s`}},
+		{"negative history interval", portal(name, url, key, "history_interval: -1h"), []string{
+			`cfg.yml:5: portal "main": history_interval: must not be negative: give e.g. 1h, or 0 to turn the history off`,
+		}},
+		{"history interval too short", portal(name, url, key, "history_interval: 10s"), []string{
+			`cfg.yml:5: portal "main": history_interval: 10s is too short: at least 1m0s (each call checks every stored backup in the backup storage), or 0 to turn the history off`,
+		}},
+		{"history interval a word", portal(name, url, key, "history_interval: hourly"), []string{
+			`cfg.yml:5: portal "main": expected a duration such as 15s or 1m here, not a string`,
+		}},
 
 		{"portals from a merge key", "<<: {portals: [{name: main, url: 'https://x', api_key_env: 1BAD, timeout: -1s}]}\n", []string{
 			`cfg.yml:1: portal "main": api_key_env: must be the name of an environment variable`,

@@ -56,9 +56,11 @@ const (
 	failed       = "failed"
 	unauthorized = "unauthorized"
 	noSchedule   = "noschedule"
+	notStored    = "notstored"
+	historyFails = "historyfails"
 )
 
-var portalNames = []string{healthy, overdue, failed, unauthorized, noSchedule}
+var portalNames = []string{healthy, overdue, failed, unauthorized, noSchedule, notStored, historyFails}
 
 // wantAlerts is every alert that must fire, and for which instances. No other
 // alert may fire; in particular the healthy portal raises none.
@@ -67,6 +69,8 @@ var wantAlerts = map[string][]string{
 	"DocSpaceBackupFailed":          {failed},
 	"DocSpaceAPIDown":               {unauthorized},
 	"DocSpaceBackupScheduleMissing": {noSchedule},
+	"DocSpaceBackupNotStored":       {notStored},
+	"DocSpaceBackupHistoryStale":    {historyFails},
 }
 
 func TestE2E(t *testing.T) {
@@ -159,18 +163,56 @@ func startPortals(t *testing.T, now time.Time) map[string]string {
 	// away, so it stays in the future for the whole test; their last run was
 	// at the previous slot, a day or a week ago.
 	slot := now.Add(2 * time.Hour).Truncate(time.Hour)
-	weekly := schedule(1, slot.Hour(), int(slot.Weekday())+1, slot.AddDate(0, 0, -7).Add(4*time.Minute)) // day: 1 = Sunday
-	daily := schedule(0, slot.Hour(), 0, slot.AddDate(0, 0, -1).Add(3*time.Minute))
+	weeklyLast := slot.AddDate(0, 0, -7).Add(4 * time.Minute)
+	weekly := schedule(1, slot.Hour(), int(slot.Weekday())+1, weeklyLast) // day: 1 = Sunday
+	dailyLast := slot.AddDate(0, 0, -1).Add(3 * time.Minute)
+	daily := schedule(0, slot.Hour(), 0, dailyLast)
 	// Overdue: a daily schedule that last ran three days ago, so its next
 	// slot passed two days ago.
-	late := schedule(0, now.Hour(), 0, now.Truncate(time.Hour).AddDate(0, 0, -3).Add(5*time.Minute))
+	lateLast := now.Truncate(time.Hour).AddDate(0, 0, -3).Add(5 * time.Minute)
+	late := schedule(0, now.Hour(), 0, lateLast)
+	// Failed: a daily schedule whose backup started two hours ago and
+	// failed; its file is not due in the history before 6h.
+	failedLast := now.Add(-2 * time.Hour).Truncate(time.Hour).Add(2 * time.Minute)
+	failedDaily := schedule(0, failedLast.Hour(), 0, failedLast)
 
+	// The stored backups: older ones, and the backup of the last start,
+	// stored a few minutes after it.
+	stored := func(last time.Time) []docspacetest.Backup {
+		return []docspacetest.Backup{
+			docspacetest.StoredBackup("docspace", last.Add(3*time.Minute), 0, docspacetest.DateTimeMySQL),
+			docspacetest.StoredBackup("docspace", last.AddDate(0, 0, -7).Add(4*time.Minute), 0, docspacetest.DateTimePostgres),
+			docspacetest.StoredBackup("docspace", last.AddDate(0, 0, -9).Add(5*time.Hour), 0, docspacetest.DateTimeMySQL), // manual
+		}
+	}
 	setups := map[string]func(p *docspacetest.Portal){
-		healthy: func(p *docspacetest.Portal) { p.SetSchedule(weekly) },
-		overdue: func(p *docspacetest.Portal) { p.SetSchedule(late) },
+		healthy: func(p *docspacetest.Portal) {
+			p.SetSchedule(weekly)
+			p.SetHistory(stored(weeklyLast)...)
+		},
+		overdue: func(p *docspacetest.Portal) {
+			p.SetSchedule(late)
+			p.SetHistory(stored(lateLast)...)
+		},
 		failed: func(p *docspacetest.Portal) {
-			p.SetSchedule(daily)
+			p.SetSchedule(failedDaily)
 			p.SetProgress(docspacetest.ProgressFailed)
+			p.SetHistory(stored(failedLast)[1:]...)
+		},
+		// Not stored: the backup of the last start (yesterday) completed,
+		// but its file has since vanished from the storage, so the portal
+		// drops it from its history when the exporter reads it.
+		notStored: func(p *docspacetest.Portal) {
+			p.SetSchedule(daily)
+			backups := stored(dailyLast)
+			backups[0].Gone = true
+			p.SetHistory(backups...)
+		},
+		// Every history call fails, so the history has never been read.
+		historyFails: func(p *docspacetest.Portal) {
+			p.SetSchedule(daily)
+			p.SetHistory(stored(dailyLast)...)
+			p.SetOverride(docspacetest.PathHistory, docspacetest.ServerError("Could not find a part of the path."))
 		},
 		unauthorized: func(p *docspacetest.Portal) {
 			p.SetSchedule(daily)

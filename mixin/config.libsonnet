@@ -54,6 +54,20 @@
     // Longer than a daily period plus grace, so a daily schedule that never ran is caught.
     staleNeverRunFor: '1d',
 
+    // DocSpaceBackupNotStored: how long after the scheduler started a backup the stored-backup
+    // history (read by the exporter every history interval, 1h by default) must list a backup made
+    // since then. Covers a long backup and its upload, and the history interval.
+    notStoredGraceSeconds: 6 * 3600,
+    // How long the not-stored condition must hold before DocSpaceBackupNotStored fires.
+    notStoredFor: '5m',
+    // DocSpaceBackupHistoryStale: fires when the last successful read of the stored-backup history
+    // is older than this many of the portal's history intervals (docspace_backup_history_interval_seconds)...
+    historyStaleIntervals: 3,
+    historyStaleFor: '10m',
+    // ...or when no read has succeeded since the exporter started, for this long: three intervals of
+    // the default 1h (a `for` cannot follow each portal's own interval).
+    historyNeverReadFor: '3h',
+
     // Alert links point at the README section named after the alert, e.g.
     // <runbookURLBase>#docspacebackupoverdue.
     runbookURLBase: 'https://github.com/docspace-exporter/docspace_exporter/blob/main/README.md',

@@ -2,7 +2,9 @@
 # Demo without a DocSpace portal (`make demo`): builds the exporter and the
 # fake portals (cmd/fakedocspace), then starts on 127.0.0.1
 #   - fake portals in telling states under /healthy, /overdue, /failed,
-#     /unauthorized and /no-schedule,
+#     /unauthorized and /no-schedule, and for the stored-backup history under
+#     /not-stored, /no-backups, /many-backups, /slow-history,
+#     /history-forbidden, /history-error and /dump,
 #   - the exporter with a config file listing them (served on /probe),
 #   - Prometheus with the mixin's alerts (mixin/alerts.yaml) and the /probe
 #     scrape jobs of the README,
@@ -20,7 +22,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 demo_seconds=${DEMO_SECONDS:-0}
 demo_key=${DEMO_KEY:-sk-fake}
 go=${GO:-go}
-portals=(healthy overdue failed unauthorized no-schedule)
+portals=(healthy overdue failed unauthorized no-schedule
+	not-stored no-backups many-backups slow-history history-forbidden history-error dump)
 
 if ! [[ $demo_seconds =~ ^[0-9]+$ ]]; then
 	echo "demo: DEMO_SECONDS must be a whole number of seconds, got '$demo_seconds'" >&2
@@ -116,6 +119,9 @@ chmod 600 "$tmp/api-key"
 		echo "  - name: $p"
 		echo "    url: http://127.0.0.1:$fake_port/$p"
 		echo "    api_key_file: $tmp/api-key"
+		if [[ $p == dump ]]; then
+			echo "    dump: true"
+		fi
 	done
 } >"$tmp/portals.yml"
 
@@ -199,8 +205,11 @@ fi
 cat <<EOF
 
 The alerts of mixin/alerts.yaml are pending at first and fire after their 'for':
-DocSpaceBackupOverdue and DocSpaceBackupFailed 5m, DocSpaceAPIDown 10m,
-DocSpaceBackupScheduleMissing 30m.
+DocSpaceBackupOverdue, DocSpaceBackupFailed and DocSpaceBackupNotStored (not-stored,
+no-backups) 5m, DocSpaceAPIDown 10m, DocSpaceBackupScheduleMissing 30m. The history
+of slow-history arrives after 60 s; history-forbidden and history-error show
+docspace_collector_success{collector="history"} 0 and keep DocSpaceBackupHistoryStale
+pending (it fires after 3h).
 EOF
 if ((demo_seconds > 0)); then
 	echo "Stopping by itself after $demo_seconds s (DEMO_SECONDS); Ctrl-C stops earlier."

@@ -6,7 +6,11 @@
 // more under /portal-0001 ... /portal-N (give the exporter
 // http://127.0.0.1:PORT/portal-0001 as a portal URL). --demo adds portals in
 // telling states under /healthy, /overdue, /failed, /unauthorized and
-// /no-schedule.
+// /no-schedule, and for the stored-backup history under /not-stored (the
+// last scheduled start left no stored backup), /no-backups (none stored),
+// /many-backups (1,000 stored), /slow-history (the history takes 60 s),
+// /history-forbidden (403), /history-error (500) and /dump (the
+// server-wide dump schedule and its backups, for Dump=true).
 package main
 
 import (
@@ -16,6 +20,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -30,7 +35,7 @@ func main() {
 		listen   = app.Flag("listen-address", "Address to listen on (loopback only).").Default("127.0.0.1:8080").String()
 		key      = app.Flag("key", "The key the fake portals accept (a fake key; never a real one).").Default("sk-fake").String()
 		portals  = app.Flag("portals", "How many extra portals to serve under /portal-0001 ... /portal-N.").Default("0").Int()
-		demo     = app.Flag("demo", "Also serve portals in telling states under /healthy, /overdue, /failed, /unauthorized, /no-schedule.").Bool()
+		demo     = app.Flag("demo", "Also serve portals in telling states under /healthy, /overdue, /failed, /unauthorized, /no-schedule, /not-stored, /no-backups, /many-backups, /slow-history, /history-forbidden, /history-error, /dump.").Bool()
 		latency  = app.Flag("latency", "Delay before every answer.").Default("0s").Duration()
 		timezone = app.Flag("timezone", "Time zone the portals report in their settings.").Default("UTC").String()
 		certFile = app.Flag("tls.cert-file", "Serve HTTPS with this certificate (PEM).").String()
@@ -48,8 +53,10 @@ func main() {
 		p := docspacetest.NewPortal(*key)
 		p.SetLatency(*latency)
 		p.SetTimezone(*timezone)
-		p.SetSchedule(dailySchedule(now, 0))
+		last := lastDailyStart(now, 0)
+		p.SetSchedule(dailySchedule(last))
 		p.SetProgress(docspacetest.ProgressCompleted)
+		p.SetHistory(storedBackups(last)...)
 		return p
 	}
 
@@ -64,7 +71,9 @@ func main() {
 	if *demo {
 		mount("/healthy", newPortal())
 		overdue := newPortal()
-		overdue.SetSchedule(dailySchedule(now, 3))
+		overdueLast := lastDailyStart(now, 3)
+		overdue.SetSchedule(dailySchedule(overdueLast))
+		overdue.SetHistory(storedBackups(overdueLast)...)
 		mount("/overdue", overdue)
 		failed := newPortal()
 		failed.SetProgress(docspacetest.ProgressFailed)
@@ -75,6 +84,35 @@ func main() {
 		none := newPortal()
 		none.SetSchedule("")
 		mount("/no-schedule", none)
+
+		// The scheduler started a backup 12 hours ago; it never landed.
+		notStored := newPortal()
+		notStoredLast := now.Add(-12 * time.Hour).Truncate(time.Hour).Add(4 * time.Minute)
+		notStored.SetSchedule(dailySchedule(notStoredLast))
+		notStored.SetProgress("")
+		notStored.SetHistory(storedBackups(notStoredLast)[1:]...)
+		mount("/not-stored", notStored)
+		noBackups := newPortal()
+		noBackups.SetHistory()
+		mount("/no-backups", noBackups)
+		many := newPortal()
+		many.SetHistory(docspacetest.ManyBackups("docspace", lastDailyStart(now, 0).Add(3*time.Minute), 1000)...)
+		mount("/many-backups", many)
+		slow := newPortal()
+		slow.SetPathLatency(docspacetest.PathHistory, 60*time.Second)
+		mount("/slow-history", slow)
+		forbidden := newPortal()
+		forbidden.SetOverride(docspacetest.PathHistory, docspacetest.ForbiddenAccessDenied())
+		mount("/history-forbidden", forbidden)
+		failing := newPortal()
+		failing.SetOverride(docspacetest.PathHistory, docspacetest.ServerError("Could not find a part of the path."))
+		mount("/history-error", failing)
+		dump := newPortal()
+		dumpLast := lastDailyStart(now, 0)
+		dump.SetDumpSchedule(strings.Replace(dailySchedule(dumpLast), `"dump":false`, `"dump":true`, 1))
+		dump.SetDumpHistory(docspacetest.StoredBackup("workspace", dumpLast.Add(25*time.Minute), 3, docspacetest.DateTimeMySQL),
+			docspacetest.StoredBackup("workspace", dumpLast.AddDate(0, 0, -1).Add(27*time.Minute), 3, docspacetest.DateTimeMySQL))
+		mount("/dump", dump)
 	}
 
 	server := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -91,15 +129,32 @@ func main() {
 	}
 }
 
-// dailySchedule is a daily 03:00 (UTC) schedule whose last backup started
-// 4 minutes after a slot, daysLate days before the most recent slot that is
-// at least 5 minutes past: 0 is on time, more is overdue.
-func dailySchedule(now time.Time, daysLate int) string {
+// lastDailyStart is when the scheduler started the last backup of a daily
+// 03:00 (UTC) schedule: 4 minutes after a slot, daysLate days before the
+// most recent slot that is at least 5 minutes past. 0 is on time, more is
+// overdue.
+func lastDailyStart(now time.Time, daysLate int) time.Time {
 	slot := time.Date(now.Year(), now.Month(), now.Day(), 3, 0, 0, 0, time.UTC)
 	if slot.After(now.Add(-5 * time.Minute)) {
 		slot = slot.AddDate(0, 0, -1)
 	}
-	last := slot.AddDate(0, 0, -daysLate).Add(4 * time.Minute)
-	return strings.NewReplacer("LAST", last.Format("2006-01-02T15:04:05")).Replace(
-		`{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":0,"hour":3,"day":0},"backupsStored":7,"lastBackupTime":"LAST","dump":false}`)
+	return slot.AddDate(0, 0, -daysLate).Add(4 * time.Minute)
+}
+
+// dailySchedule is a daily schedule at the hour (UTC) of last, its last
+// start.
+func dailySchedule(last time.Time) string {
+	return strings.NewReplacer("HOUR", strconv.Itoa(last.Hour()), "LAST", last.Format("2006-01-02T15:04:05")).Replace(
+		`{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":0,"hour":HOUR,"day":0},"backupsStored":7,"lastBackupTime":"LAST","dump":false}`)
+}
+
+// storedBackups is the history of a daily schedule last started at last:
+// the backup of that start, stored a few minutes after it, the one of the
+// day before, and a manual backup.
+func storedBackups(last time.Time) []docspacetest.Backup {
+	return []docspacetest.Backup{
+		docspacetest.StoredBackup("docspace", last.Add(3*time.Minute), 0, docspacetest.DateTimeMySQL),
+		docspacetest.StoredBackup("docspace", last.AddDate(0, 0, -1).Add(2*time.Minute), 0, docspacetest.DateTimeMySQL),
+		docspacetest.StoredBackup("docspace", last.AddDate(0, 0, -1).Add(9*time.Hour), 0, docspacetest.DateTimeMySQL),
+	}
 }

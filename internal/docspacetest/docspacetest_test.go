@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -430,7 +432,8 @@ func TestRouting(t *testing.T) {
 		{"trailing slash", "", PathSchedule + "/", 200, ContentTypeJSON},
 		{"trailing slash and query", "", "/api/2.0/backup/getbackupprogress/?Dump=false", 200, ContentTypeJSON},
 		{"settings", "", "/api/2.0/settings/", 200, ContentTypeJSON},
-		{"unknown api path", "", "/api/2.0/backup/getbackuphistory", 404, ContentTypeProblem},
+		{"history", "", "/API/2.0/backup/GetBackupHistory/", 200, ContentTypeJSON},
+		{"unknown api path", "", "/api/2.0/backup/getbackupscount", 404, ContentTypeProblem},
 		{"api root", "", "/api/2.0/", 404, ContentTypeProblem},
 		{"post", http.MethodPost, PathSchedule, 405, ""},
 		{"head", http.MethodHead, PathSchedule, 405, ""},
@@ -804,7 +807,7 @@ func TestSamples(t *testing.T) {
 		"ScheduleMonthly15": ScheduleMonthly15, "ScheduleDataStore": ScheduleDataStore, "ScheduleS3": ScheduleS3,
 		"SchedulePostgres": SchedulePostgres, "ScheduleOldServer": ScheduleOldServer, "ScheduleDump": ScheduleDump,
 		"ProgressFailed": ProgressFailed, "ProgressRunning": ProgressRunning, "ProgressCompleted": ProgressCompleted,
-		"ProgressCanceled": ProgressCanceled, "ProgressFailted": ProgressFailted,
+		"ProgressCanceled": ProgressCanceled, "ProgressFailted": ProgressFailted, "ProgressWarning": ProgressWarning,
 	}
 	for name, s := range samples {
 		if !json.Valid([]byte(s)) {
@@ -839,5 +842,162 @@ func TestSamples(t *testing.T) {
 	}
 	if !dump.Dump || dump.StorageParams["tenantId"] == nil || *dump.StorageParams["tenantId"] != "-1" {
 		t.Errorf("ScheduleDump = %+v", dump)
+	}
+}
+
+func TestHistory(t *testing.T) {
+	fileName := regexp.MustCompile(`^(docspace|workspace)_\d{4}-\d\d-\d\d_\d\d-\d\d-\d\d\.tar\.gz$`)
+	tests := []struct {
+		name      string
+		history   []Backup
+		path      string
+		saas      bool
+		wantCount int
+		wantFirst string // createdOn of the first record
+	}{
+		{name: "none stored", path: PathHistory, wantCount: 0},
+		{name: "weekly", history: HistoryWeekly, path: PathHistory, wantCount: 5, wantFirst: "2026-06-29T02:09:58"},
+		{name: "PostgreSQL forms", history: HistoryWeeklyPostgres, path: PathHistory + "?Dump=false", wantCount: 5, wantFirst: "2026-06-29T02:09:58.412345Z"},
+		{name: "not stored", history: HistoryNotStored, path: PathHistory, wantCount: 4, wantFirst: "2026-06-24T16:42:17"},
+		{name: "dump", path: PathHistory + "?Dump=true", wantCount: 3, wantFirst: "2026-06-30T04:31:40"},
+		{name: "a thousand", history: ManyBackups("docspace", time.Date(2026, 6, 30, 3, 5, 0, 0, time.UTC), 1000), path: PathHistory, wantCount: 1000, wantFirst: "2026-06-30T03:05:00"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := NewPortal(apiKey)
+			p.SetHistory(tt.history...)
+			p.SetDumpHistory(HistoryDump...)
+			srv := newServer(t, p)
+			res := do(t, srv, request{path: tt.path, auth: "Bearer " + apiKey})
+			if res.status != 200 || res.header.Get("Content-Type") != ContentTypeJSON {
+				t.Fatalf("status %d, Content-Type %q", res.status, res.header.Get("Content-Type"))
+			}
+			m := decodeObject(t, res.body)
+			if string(m["count"]) != strconv.Itoa(tt.wantCount) || string(m["status"]) != "0" {
+				t.Errorf("count %s status %s, want %d and 0", m["count"], m["status"], tt.wantCount)
+			}
+			var records []map[string]json.RawMessage
+			if err := json.Unmarshal(m["response"], &records); err != nil {
+				t.Fatalf("response is not a list: %v: %s", err, m["response"])
+			}
+			if records == nil || len(records) != tt.wantCount {
+				t.Fatalf("response = %s, want a list of %d", m["response"], tt.wantCount)
+			}
+			for i, r := range records {
+				var b Backup
+				raw, _ := json.Marshal(r)
+				if err := json.Unmarshal(raw, &b); err != nil || len(r) != 5 {
+					t.Fatalf("record %d = %s, want id, fileName, storageType, createdOn, expiresOn", i, raw)
+				}
+				if !fileName.MatchString(b.FileName) || len(b.ID) != 36 {
+					t.Errorf("record %d: fileName %q, id %q", i, b.FileName, b.ID)
+				}
+			}
+			if tt.wantCount > 0 && string(records[0]["createdOn"]) != strconv.Quote(tt.wantFirst) {
+				t.Errorf("first createdOn = %s, want %q", records[0]["createdOn"], tt.wantFirst)
+			}
+			if len(res.body) > 1<<20 {
+				t.Errorf("the answer is %d bytes, over the exporter's 1 MiB limit", len(res.body))
+			}
+		})
+	}
+}
+
+func TestHistoryEmptyIsAList(t *testing.T) {
+	srv := newServer(t, NewPortal(apiKey))
+	res := do(t, srv, request{path: PathHistory, auth: "Bearer " + apiKey})
+	want := `{"response":[],"count":0,"links":[{"href":"` + srv.URL + PathHistory + `","action":"GET"}],"status":0,"statusCode":200}`
+	if string(res.body) != want {
+		t.Errorf("body = %s\nwant   %s", res.body, want)
+	}
+}
+
+// Like DocSpace, the portal drops the records of backups whose file is gone
+// when the history is read, and only then.
+func TestHistoryDropsGoneFiles(t *testing.T) {
+	p := NewPortal(apiKey)
+	gone := HistoryWeekly[0]
+	gone.Gone = true
+	p.SetHistory(append([]Backup{gone}, HistoryWeekly[1:]...)...)
+	srv := newServer(t, p)
+	if n := len(p.History()); n != 5 {
+		t.Fatalf("before the call the portal lists %d backups, want 5", n)
+	}
+	for range 2 {
+		res := do(t, srv, request{path: PathHistory, auth: "Bearer " + apiKey})
+		if m := decodeObject(t, res.body); string(m["count"]) != "4" || strings.Contains(string(res.body), gone.ID) {
+			t.Errorf("the gone backup is listed: %s", res.body)
+		}
+	}
+	if n := len(p.History()); n != 4 {
+		t.Errorf("after the call the portal keeps %d records, want 4", n)
+	}
+}
+
+func TestHistoryRefusals(t *testing.T) {
+	p := NewPortal(apiKey)
+	p.SetHistory(HistoryWeekly...)
+	p.SetSaaS(true)
+	srv := newServer(t, p)
+	if res := do(t, srv, request{path: PathHistory}); res.status != http.StatusUnauthorized || len(res.body) != 0 {
+		t.Errorf("without a key: %d %s", res.status, res.body)
+	}
+	if res := do(t, srv, request{path: PathHistory + "?Dump=true", auth: "Bearer " + apiKey}); res.status != http.StatusForbidden {
+		t.Errorf("Dump=true on SaaS: %d %s", res.status, res.body)
+	}
+	p.SetOverride(PathHistory, ServerError("Could not find a part of the path."))
+	if res := do(t, srv, request{path: PathHistory, auth: "Bearer " + apiKey}); res.status != http.StatusInternalServerError {
+		t.Errorf("override: %d %s", res.status, res.body)
+	}
+}
+
+func TestStoredBackup(t *testing.T) {
+	created := time.Date(2026, 6, 29, 2, 9, 58, 412345678, time.UTC)
+	b := StoredBackup("docspace", created, 4, DateTimePostgres)
+	if b.FileName != "docspace_2026-06-29_02-09-58.tar.gz" || b.CreatedOn != "2026-06-29T02:09:58.412345Z" ||
+		b.ExpiresOn != "2026-06-30T02:09:58.412345Z" || b.StorageType != 4 {
+		t.Errorf("DataStore backup = %+v", b)
+	}
+	b = StoredBackup("docspace", created.In(time.FixedZone("", 3*3600)), 5, DateTimeMySQL)
+	if b.FileName != "docspace_2026-06-29_02-09-58.tar.gz" || b.CreatedOn != "2026-06-29T02:09:58" || b.ExpiresOn != "0001-01-01T00:00:00" {
+		t.Errorf("S3 backup = %+v", b)
+	}
+	if StoredBackup("docspace", created, 0, DateTimeMySQL).ID == StoredBackup("docspace", created.Add(time.Second), 0, DateTimeMySQL).ID {
+		t.Error("two backups share an id")
+	}
+}
+
+// A slow or hung path holds only its own requests.
+func TestPathLatencyAndHang(t *testing.T) {
+	p := NewPortal(apiKey)
+	srv := newServer(t, p)
+	p.SetPathLatency(PathHistory, time.Hour)
+	p.SetPathHang(PathProgress, true)
+	if res := do(t, srv, request{path: PathSchedule, auth: "Bearer " + apiKey}); res.status != 200 {
+		t.Errorf("schedule: %d", res.status)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if _, err := send(ctx, srv, request{path: PathHistory + "/", auth: "Bearer " + apiKey}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("slow history: err = %v, want deadline exceeded", err)
+	}
+
+	done := make(chan result, 1)
+	go func() {
+		res, err := send(context.Background(), srv, request{path: PathProgress, auth: "Bearer " + apiKey})
+		if err != nil {
+			t.Error(err)
+		}
+		done <- res
+	}()
+	waitFor(t, func() bool { return p.Requests(PathProgress) == 1 })
+	select {
+	case <-done:
+		t.Fatal("the hung path answered")
+	case <-time.After(50 * time.Millisecond):
+	}
+	p.SetPathHang(PathProgress, false)
+	if res := <-done; res.status != http.StatusOK {
+		t.Errorf("released: status %d", res.status)
 	}
 }

@@ -7,7 +7,9 @@
 // an empty body, the "Access denied" error envelope, ProblemDetails for 402 and
 // 404, HTML outside /api/2.0/, case-insensitive routing that ignores a
 // trailing slash, and the rules for API keys, personal access tokens and the
-// asc_auth_key cookie.
+// asc_auth_key cookie. Its getbackuphistory lists the stored backups given to
+// it, [] when there are none, and drops the records of backups whose file is
+// gone, as DocSpace does after checking each file in the storage.
 package docspacetest
 
 import (
@@ -15,6 +17,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -25,6 +28,7 @@ const (
 	PathSchedule = "/api/2.0/backup/getbackupschedule"
 	PathProgress = "/api/2.0/backup/getbackupprogress"
 	PathSettings = "/api/2.0/settings"
+	PathHistory  = "/api/2.0/backup/getbackuphistory"
 )
 
 // authCookie is the cookie DocSpace reads a personal access token from.
@@ -45,11 +49,15 @@ type Portal struct {
 	dumpSchedule   string
 	saas           bool
 	progress       string
+	history        []Backup
+	dumpHistory    []Backup
 	timezone       string
 	location       *time.Location
 	latency        time.Duration
 	hang           bool
 	release        chan struct{} // closed when hanging is switched off
+	pathLatency    map[string]time.Duration
+	pathRelease    map[string]chan struct{} // per hung path; closed when it is released
 	overrides      map[string]*Response
 	requests       map[string]int
 	authorizations []string
@@ -60,15 +68,18 @@ type Portal struct {
 // "Authorization: Bearer <key>"; any other key is treated as a personal access
 // token and is also accepted bare or in the asc_auth_key cookie.
 //
-// The new portal has no schedule, no backup task and the time zone "UTC".
+// The new portal has no schedule, no backup task, no stored backup and the
+// time zone "UTC".
 func NewPortal(key string) *Portal {
 	return &Portal{
-		key:       key,
-		closed:    make(chan struct{}),
-		timezone:  "UTC",
-		location:  time.UTC,
-		overrides: make(map[string]*Response),
-		requests:  make(map[string]int),
+		key:         key,
+		closed:      make(chan struct{}),
+		timezone:    "UTC",
+		location:    time.UTC,
+		overrides:   make(map[string]*Response),
+		requests:    make(map[string]int),
+		pathLatency: make(map[string]time.Duration),
+		pathRelease: make(map[string]chan struct{}),
 	}
 }
 
@@ -105,6 +116,31 @@ func (p *Portal) SetProgress(progressJSON string) {
 	p.progress = progressJSON
 }
 
+// SetHistory sets the stored backups getbackuphistory lists for Dump=false,
+// in the given order. Like DocSpace, the portal drops a backup marked Gone
+// from its list when getbackuphistory is called (the file is missing from
+// the storage), and never lists it again.
+func (p *Portal) SetHistory(backups ...Backup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.history = slices.Clone(backups)
+}
+
+// SetDumpHistory sets the stored backups getbackuphistory lists for
+// Dump=true: the server-wide dump backups.
+func (p *Portal) SetDumpHistory(backups ...Backup) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.dumpHistory = slices.Clone(backups)
+}
+
+// History returns the stored backups the portal still lists for Dump=false.
+func (p *Portal) History() []Backup {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.history)
+}
+
 // SetTimezone sets the IANA time zone id that GET /api/2.0/settings returns to
 // authenticated callers. An id that cannot be loaded is still returned as is,
 // with a zero UTC offset.
@@ -125,6 +161,16 @@ func (p *Portal) SetLatency(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.latency = d
+}
+
+// SetPathLatency sets a delay applied before every answer to path, on top of
+// SetLatency: for one slow endpoint, such as a getbackuphistory that checks
+// many files in a slow storage. The path is matched like a route. The wait
+// ends early as with SetLatency.
+func (p *Portal) SetPathLatency(path string, d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.pathLatency[normalizePath(path)] = d
 }
 
 // SetOverride installs a canned answer for one path, for example
@@ -156,6 +202,23 @@ func (p *Portal) SetHang(hang bool) {
 		close(p.release)
 	}
 	p.hang = hang
+}
+
+// SetPathHang is SetHang for one path: requests to path are held until
+// hanging of path is switched off (they are then answered normally), their
+// context is done, or Close is called.
+func (p *Portal) SetPathHang(path string, hang bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := normalizePath(path)
+	release, hung := p.pathRelease[key]
+	switch {
+	case hang && !hung:
+		p.pathRelease[key] = make(chan struct{})
+	case !hang && hung:
+		close(release)
+		delete(p.pathRelease, key)
+	}
 }
 
 // Requests reports how many requests reached path, matched case-insensitively
@@ -191,10 +254,17 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	p.requests[path]++
 	p.authorizations = append(p.authorizations, r.Header.Values("Authorization")...)
-	latency, hang, release := p.latency, p.hang, p.release
+	latency := p.latency + p.pathLatency[path]
+	var releases []chan struct{}
+	if p.hang {
+		releases = append(releases, p.release)
+	}
+	if release, ok := p.pathRelease[path]; ok {
+		releases = append(releases, release)
+	}
 	p.mu.Unlock()
 
-	if !p.wait(r, latency, hang, release) {
+	if !p.wait(r, latency, releases) {
 		return
 	}
 
@@ -211,7 +281,7 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch path {
-	case PathSchedule, PathProgress, PathSettings:
+	case PathSchedule, PathProgress, PathSettings, PathHistory:
 	default:
 		NotFoundProblem().ServeHTTP(w, r)
 		return
@@ -249,6 +319,10 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ForbiddenAccessDenied().ServeHTTP(w, r)
 		return
 	}
+	if path == PathHistory {
+		p.serveHistory(w, r, dump)
+		return
+	}
 	body := progress
 	if path == PathSchedule {
 		body = schedule
@@ -259,9 +333,10 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p.serveObject(w, r, body)
 }
 
-// wait applies latency and hang. It reports false when the request must not
-// be answered because its client went away.
-func (p *Portal) wait(r *http.Request, latency time.Duration, hang bool, release chan struct{}) bool {
+// wait applies latency, then waits for every release channel of a hang. It
+// reports false when the request must not be answered because its client
+// went away.
+func (p *Portal) wait(r *http.Request, latency time.Duration, releases []chan struct{}) bool {
 	if latency > 0 {
 		t := time.NewTimer(latency)
 		defer t.Stop()
@@ -272,7 +347,7 @@ func (p *Portal) wait(r *http.Request, latency time.Duration, hang bool, release
 		case <-t.C:
 		}
 	}
-	if hang {
+	for _, release := range releases {
 		select {
 		case <-r.Context().Done():
 			return false

@@ -1,5 +1,7 @@
 package docspacetest
 
+import "time"
+
 // Sample ScheduleDto bodies (the "response" object only) for SetSchedule and
 // SetDumpSchedule, from section 10(a) of the reference and its variants.
 const (
@@ -63,7 +65,55 @@ const (
 	// ProgressCanceled is a cancelled backup.
 	ProgressCanceled = `{"isCompleted":true,"progress":30,"error":"","link":"","tenantId":1,"backupProgressEnum":0,"status":3,"taskId":"886313e1-3b8a-5372-9b90-0c9aee199e5d"}`
 
+	// ProgressWarning is a backup of DocSpace 3.6 or later that completed but
+	// could not back up some files: status 2 with a warning.
+	ProgressWarning = `{"isCompleted":true,"progress":100,"error":"","warning":"Some files could not be backed up: 2 files were not found in the storage.","link":"","tenantId":1,"backupProgressEnum":0,"status":2,"taskId":"3f2504e0-4f89-11d3-9a0c-0305e82c3301"}`
+
 	// ProgressFailted is a backup whose exception escaped the job: status 4
 	// ("Failted", sic) with a non-empty error.
 	ProgressFailted = `{"isCompleted":true,"progress":10,"error":"Object reference not set to an instance of an object.","link":"","tenantId":1,"backupProgressEnum":0,"status":4,"taskId":"a8098c1a-f86e-11da-bd1a-00112444be1e"}`
 )
+
+// at returns a UTC time for the sample histories.
+func at(year int, month time.Month, day, hour, minute, second, micro int) time.Time {
+	return time.Date(year, month, day, hour, minute, second, micro*1000, time.UTC)
+}
+
+// Sample stored-backup histories for SetHistory and SetDumpHistory, matching
+// the sample schedules: a record's createdOn is when its upload finished,
+// some minutes after the scheduler started the backup.
+var (
+	// HistoryWeekly is what the portal of ScheduleWeekly (weekly on Mondays
+	// at 02:00, last start 2026-06-29 02:07:31 UTC) has stored: the last
+	// three scheduled backups, the newest made after that start, and two
+	// manual ones, newest first. MySQL date forms.
+	HistoryWeekly = weeklyHistory(DateTimeMySQL)
+
+	// HistoryWeeklyPostgres is HistoryWeekly as a PostgreSQL-backed portal
+	// lists it: createdOn with microseconds and Z.
+	HistoryWeeklyPostgres = weeklyHistory(DateTimePostgres)
+
+	// HistoryNotStored is HistoryWeekly without the backup of the last
+	// scheduled start: that backup started (lastBackupTime moved) but never
+	// landed in the storage. Every stored backup is older than the start.
+	HistoryNotStored = weeklyHistory(DateTimeMySQL)[1:]
+
+	// HistoryDump is what the dump schedule ScheduleDump (daily at 04:00,
+	// last start 2026-06-30 04:05:12 UTC) has stored on the server: three
+	// whole-server dumps named workspace_..., on a local path.
+	HistoryDump = []Backup{
+		StoredBackup("workspace", at(2026, 6, 30, 4, 31, 40, 0), 3, DateTimeMySQL),
+		StoredBackup("workspace", at(2026, 6, 29, 4, 29, 3, 0), 3, DateTimeMySQL),
+		StoredBackup("workspace", at(2026, 6, 28, 4, 30, 55, 0), 3, DateTimeMySQL),
+	}
+)
+
+func weeklyHistory(dateTime func(time.Time) string) []Backup {
+	return []Backup{
+		StoredBackup("docspace", at(2026, 6, 29, 2, 9, 58, 412345), 0, dateTime), // scheduled
+		StoredBackup("docspace", at(2026, 6, 24, 16, 42, 17, 5), 0, dateTime),    // manual
+		StoredBackup("docspace", at(2026, 6, 22, 2, 8, 40, 990001), 0, dateTime), // scheduled
+		StoredBackup("docspace", at(2026, 6, 15, 2, 10, 3, 250000), 0, dateTime), // scheduled
+		StoredBackup("docspace", at(2026, 6, 10, 9, 15, 0, 0), 0, dateTime),      // manual
+	}
+}

@@ -165,6 +165,85 @@ local utils = import '../lib/utils.libsonnet';
               runbook_url: runbook('DocSpaceBackupStale'),
             },
           },
+          {
+            // "Backups start but never land". docspace_backup_last_timestamp_seconds moves when the
+            // scheduler starts a backup, even if it then fails, and the latest task
+            // (getbackupprogress) is forgotten after a day, at the next task, or when the backup
+            // worker restarts. The stored-backup history (getbackuphistory) lists only backups whose
+            // file was uploaded and still exists. So: the history, read at least `grace` after the
+            // last start (so that a backup started then has had time to land, and a history read
+            // before that start, e.g. while its reads fail, cannot raise a false alarm), shows no
+            // backup made since that start, and no task is running. Series are absent (and the alert
+            // silent) while the history is off or not read yet, and for a schedule that never ran.
+            alert: 'DocSpaceBackupNotStored',
+            expr: |||
+              (
+                time() - docspace_backup_last_timestamp_seconds{%(sel)s} > %(grace)d
+              )
+              and
+              (
+                docspace_backup_history_refresh_timestamp_seconds{%(sel)s} - docspace_backup_last_timestamp_seconds{%(sel)s} > %(grace)d
+              )
+              unless
+              docspace_backup_task_running{%(sel)s} == 1
+              unless
+              docspace_backup_history_latest_timestamp_seconds{%(sel)s} >= docspace_backup_last_timestamp_seconds{%(sel)s}
+            ||| % { sel: sel, grace: c.notStoredGraceSeconds },
+            'for': c.notStoredFor,
+            labels: { severity: 'critical' },
+            annotations: {
+              summary: 'The last scheduled backup of DocSpace portal {{ $labels.instance }} was never stored.',
+              description: 'The DocSpace scheduler started the last backup of {{ $labels.instance }} {{ $value | humanizeDuration }} ago, but the portal lists no stored backup made since then (its stored-backup history, read more than %(grace)s after that start, shows only older backups, or none), and no backup task is running. The backup started but did not land: it failed (possibly more than a day ago, so DocSpaceBackupFailed no longer shows it), the backup worker stopped in the middle, or the file was deleted from the backup storage afterwards. Check the backup list in the portal (Settings > Backup), the DocSpace backup service log and the backup storage, then start a manual backup and check that it is listed.' % {
+                grace: utils.humanSeconds(c.notStoredGraceSeconds),
+              },
+              runbook_url: runbook('DocSpaceBackupNotStored'),
+            },
+          },
+          {
+            // The history of stored backups is read every docspace_backup_history_interval_seconds;
+            // its last successful read is docspace_backup_history_refresh_timestamp_seconds. Several
+            // intervals without a successful read, while the API itself answers, mean that the
+            // history calls fail or time out, so DocSpaceBackupNotStored cannot judge the portal.
+            alert: 'DocSpaceBackupHistoryStale',
+            expr: |||
+              (
+                time() - docspace_backup_history_refresh_timestamp_seconds{%(sel)s}
+                  > %(n)d * docspace_backup_history_interval_seconds{%(sel)s}
+              )
+              and
+              docspace_up{%(sel)s} == 1
+            ||| % { sel: sel, n: c.historyStaleIntervals },
+            'for': c.historyStaleFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'The stored-backup history of DocSpace portal {{ $labels.instance }} is stale.',
+              description: 'The exporter last read the list of stored backups of {{ $labels.instance }} {{ $value | humanizeDuration }} ago, more than %(n)d of its history intervals, while the DocSpace API answers; so whether recent backups were stored is unknown. The exporter log says why the history call fails ("reading the DocSpace backup history failed"): a call that times out checks too many backups in a slow storage (raise --docspace.history-timeout), a 403 or 500 comes from DocSpace or its backup storage.' % {
+                n: c.historyStaleIntervals,
+              },
+              runbook_url: runbook('DocSpaceBackupHistoryStale'),
+            },
+          },
+          {
+            // Second half: no read has succeeded since the exporter started (no refresh timestamp at
+            // all), for as long as three default intervals.
+            alert: 'DocSpaceBackupHistoryStale',
+            expr: |||
+              docspace_backup_history_interval_seconds{%(sel)s}
+              unless
+              docspace_backup_history_refresh_timestamp_seconds{%(sel)s}
+              and
+              docspace_up{%(sel)s} == 1
+            ||| % { sel: sel },
+            'for': c.historyNeverReadFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'The stored-backup history of DocSpace portal {{ $labels.instance }} has not been read.',
+              description: 'For %(for)s the exporter has not read the list of stored backups of {{ $labels.instance }} once (it tries every {{ $value | humanizeDuration }}), while the DocSpace API answers; so whether recent backups were stored is unknown. The exporter log says why the history call fails ("reading the DocSpace backup history failed"): a call that times out checks too many backups in a slow storage (raise --docspace.history-timeout), a 403 or 500 comes from DocSpace or its backup storage.' % {
+                'for': c.historyNeverReadFor,
+              },
+              runbook_url: runbook('DocSpaceBackupHistoryStale'),
+            },
+          },
         ],
       },
       {
