@@ -16,11 +16,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
 
 // MaxBodySize is the largest answer the client reads. DocSpace's backup
@@ -113,15 +114,20 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// LoadCA reads a PEM file of CA certificates into a pool.
+// MaxCAFileSize is the largest CA file read; a system's whole CA bundle is
+// a few hundred KiB.
+const MaxCAFileSize = 4 << 20
+
+// LoadCA reads a PEM file of CA certificates into a pool. The file must be
+// a regular file of at most MaxCAFileSize.
 func LoadCA(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := smallfile.Read(path, MaxCAFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the CA file: %w", err)
+		return nil, fmt.Errorf("cannot read the CA file %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+		return nil, fmt.Errorf("%s holds no PEM certificate", smallfile.Name(path))
 	}
 	return pool, nil
 }
@@ -198,7 +204,7 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 	}
 	key, err := c.key.Key()
 	if err != nil {
-		return fail(KindKey, 0, "cannot read the API key", err)
+		return fail(KindKey, 0, "no usable API key", err)
 	}
 	u := *c.base
 	u.Path += path

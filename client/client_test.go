@@ -356,6 +356,11 @@ func TestAuthorizationHeader(t *testing.T) {
 		{"aBcD+/=token", "Bearer aBcD+/=token"},
 		{"Bearer abc", "Bearer abc"},
 		{"Basic dXNlcjpwYXNz", "Basic dXNlcjpwYXNz"},
+		// DocSpace compares the scheme case-sensitively.
+		{"bearer " + testKey, "Bearer " + testKey},
+		{"BEARER abc", "Bearer abc"},
+		{"basic dXNlcjpwYXNz", "Basic dXNlcjpwYXNz"},
+		{"Negotiate abc", "Negotiate abc"},
 	}
 	for _, tt := range tests {
 		if got := authorization(tt.key); got != tt.want {
@@ -379,7 +384,7 @@ func TestFileKeyRotation(t *testing.T) {
 	if err := os.WriteFile(path, []byte("  sk-old\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key, err := NewFileKey(path)
+	key, err := NewFileKey(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,9 +419,9 @@ func TestNewFileKeyErrors(t *testing.T) {
 	for path, want := range map[string]string{
 		filepath.Join(dir, "missing"): "no such file",
 		empty:                         "is empty",
-		dir:                           "is a directory",
+		dir:                           "is a folder, not a regular file",
 	} {
-		if _, err := NewFileKey(path); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := NewFileKey(path, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("NewFileKey(%s) = %v, want %q", path, err, want)
 		}
 	}
