@@ -61,16 +61,21 @@ type Client struct {
 }
 
 // ParseURL checks a portal URL: absolute, http or https, with a host, and
-// without user info, query or fragment. A trailing slash is removed. Its
-// errors never quote the URL, which could hold a credential by mistake.
+// without user info, query or fragment; the root of the portal, not an API
+// path or a page of the web client. A trailing slash is removed. Its errors
+// never quote the URL, which could hold a credential by mistake.
 func ParseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if !strings.Contains(raw, "://") { // portal.example.com, 127.0.0.1:8443
+		return nil, errMustStartWithScheme
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, errors.New("is not a valid URL; give the portal root, e.g. https://portal.example.com")
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, errors.New("must start with https:// (or http://), e.g. https://portal.example.com")
+		return nil, errMustStartWithScheme
 	case u.Host == "" || u.Hostname() == "":
 		return nil, errors.New("has no host; give the portal root, e.g. https://portal.example.com")
 	case u.User != nil:
@@ -78,9 +83,27 @@ func ParseURL(raw string) (*url.URL, error) {
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		return nil, errors.New("must not have a query or fragment; give the portal root, e.g. https://portal.example.com")
 	}
+	for seg := range strings.SplitSeq(strings.ToLower(u.Path), "/") {
+		switch {
+		case seg == "api":
+			return nil, errors.New("drop /api/2.0: give the portal root, e.g. https://portal.example.com; the API paths are added to it")
+		case webClientPages[seg]:
+			return nil, fmt.Errorf("is a page of the DocSpace web client (/%s/...), not the portal root: give the address up to the host name, e.g. https://portal.example.com", seg)
+		}
+	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+var errMustStartWithScheme = errors.New("must start with https:// (or http://), e.g. https://portal.example.com")
+
+// webClientPages are the first path segments of the DocSpace web client's
+// pages, as a browser shows them (https://portal.example.com/rooms/shared).
+// A portal root never holds one: under them the API answers HTML.
+var webClientPages = map[string]bool{
+	"rooms": true, "files": true, "accounts": true, "portal-settings": true, "settings": true,
+	"doceditor": true, "login": true, "products": true, "profile": true, "form-gallery": true, "developer-tools": true,
 }
 
 // New returns a Client for cfg.
@@ -267,7 +290,7 @@ func decodeAnswer[T any](path string, status int, header http.Header, body []byt
 	}
 	if !isJSON(header.Get("Content-Type")) {
 		return fail(KindNotJSON, fmt.Sprintf(
-			"the answer is not JSON (Content-Type %q): the portal URL must be the portal root, e.g. https://portal.example.com, without /api/2.0",
+			"the answer is not JSON (Content-Type %q): the portal URL must be the portal root, e.g. https://portal.example.com, not a page of the web client",
 			mediaType(header.Get("Content-Type"))), nil)
 	}
 	var env envelope[T]
