@@ -28,6 +28,7 @@ import (
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/collector"
 	"github.com/docspace-exporter/docspace_exporter/config"
+	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
 
 const exporterName = "docspace_exporter"
@@ -42,7 +43,7 @@ func run(args []string) int {
 	app.Flag("docspace.url",
 		"Root URL of the DocSpace portal, e.g. https://portal.example.com.").Envar("DOCSPACE_URL").StringVar(&settings.URL)
 	app.Flag("docspace.api-key-file",
-		"File holding the DocSpace API key (sk-...) or personal access token; read again when it changes. Alternatively set the environment variable DOCSPACE_API_KEY.").
+		"File holding the DocSpace API key (sk-...) or personal access token on one line; read for every call to DocSpace. Alternatively set the environment variable DOCSPACE_API_KEY.").
 		Envar("DOCSPACE_API_KEY_FILE").StringVar(&settings.APIKeyFile)
 	app.Flag("docspace.dump",
 		"Monitor the dump-based, server-wide backup schedule (Dump=true; self-hosted only).").BoolVar(&settings.Dump)
@@ -121,7 +122,7 @@ func run(args []string) int {
 	}
 	if *webConfig.WebConfigFile != "" {
 		if err := web.Validate(*webConfig.WebConfigFile); err != nil {
-			return fail("--web.config.file %s: %v", *webConfig.WebConfigFile, err)
+			return fail("--web.config.file %s: %v", smallfile.Name(*webConfig.WebConfigFile), err)
 		}
 	}
 	if *timeoutOffset < 0 {
@@ -154,7 +155,7 @@ func run(args []string) int {
 	}
 	reload := func() error {
 		if portals == nil {
-			logger.Info("nothing to reload without --config.file; a key file is read again by itself when it changes")
+			logger.Info("nothing to reload without --config.file; a key file is read for every call to DocSpace")
 			return nil
 		}
 		err := portals.Reload()

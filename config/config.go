@@ -44,9 +44,9 @@ type Portal struct {
 	Name string `yaml:"name"`
 	// URL is the portal root, e.g. https://portal.example.com.
 	URL string `yaml:"url"`
-	// APIKeyFile is a file holding the API key; it is read again when it
-	// changes. In the configuration file a relative path is relative to the
-	// file's folder. Exactly one of APIKeyFile and APIKeyEnv is set.
+	// APIKeyFile is a file holding the API key; it is read for every call
+	// to DocSpace. In the configuration file a relative path is relative
+	// to the file's folder. Exactly one of APIKeyFile and APIKeyEnv is set.
 	APIKeyFile string `yaml:"api_key_file"`
 	// APIKeyEnv is the name of an environment variable holding the API key.
 	APIKeyEnv string `yaml:"api_key_env"`
