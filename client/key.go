@@ -30,7 +30,7 @@ type StaticKey string
 // Key returns the key with surrounding white space removed, checked as
 // ParseKey does.
 func (k StaticKey) Key() (string, error) {
-	return ParseKey("the API key", []byte(k))
+	return parseKey("the API key", string(k))
 }
 
 // ParseKey returns the key or token held in raw, the content of a key file
@@ -42,8 +42,12 @@ func (k StaticKey) Key() (string, error) {
 // subject (e.g. "the API key file /etc/key") and give a position, never the
 // key.
 func ParseKey(subject string, raw []byte) (string, error) {
-	key := strings.TrimSpace(strings.TrimPrefix(string(raw), "\uFEFF"))
-	start := strings.Index(string(raw), key) // bytes before the key
+	return parseKey(subject, string(raw))
+}
+
+func parseKey(subject, raw string) (string, error) {
+	key := trimKey(raw)
+	start := strings.Index(raw, key) // bytes before the key
 	switch {
 	case key == "":
 		return "", fmt.Errorf("%s is empty: put the DocSpace API key (sk-...) or token in it", subject)
@@ -70,10 +74,18 @@ func ParseKey(subject string, raw []byte) (string, error) {
 	return key, nil
 }
 
+// trimKey removes white space and a leading byte order mark around raw.
+func trimKey(raw string) string {
+	return strings.TrimSpace(strings.TrimPrefix(raw, "\uFEFF"))
+}
+
 func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
 
 // lines counts the lines of s that are not blank.
 func lines(s string) int {
+	if !strings.ContainsAny(s, "\r\n") {
+		return 1
+	}
 	n := 0
 	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
 		if strings.TrimSpace(l) != "" {
@@ -91,6 +103,8 @@ func lines(s string) int {
 // instead, for rewriteGrace; a file that stays so is an error.
 type FileKey struct {
 	path string
+	// subject names the file in messages.
+	subject string
 	// kept, when set, is told each time the last good key is used
 	// because the file read empty or cut short.
 	kept func(reason string)
@@ -106,7 +120,7 @@ type FileKey struct {
 // nil, is called with a reason whenever a call uses the last good key
 // because the file was found empty or cut short (a rewrite in progress).
 func NewFileKey(path string, kept func(reason string)) (*FileKey, error) {
-	f := &FileKey{path: path, kept: kept, now: time.Now}
+	f := &FileKey{path: path, subject: "the API key file " + smallfile.Name(path), kept: kept, now: time.Now}
 	if _, err := f.Key(); err != nil {
 		return nil, err
 	}
@@ -120,12 +134,12 @@ func (f *FileKey) Key() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cannot read the API key file %w", err)
 	}
-	key, err := ParseKey("the API key file "+smallfile.Name(f.path), b)
+	raw := string(b)
+	key, err := parseKey(f.subject, raw)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	read := strings.TrimSpace(strings.TrimPrefix(string(b), "\uFEFF"))
-	if f.key != "" && len(read) < len(f.key) && strings.HasPrefix(f.key, read) {
+	if read := trimKey(raw); f.key != "" && len(read) < len(f.key) && strings.HasPrefix(f.key, read) {
 		// Empty or cut short: the file is being rewritten in place.
 		now := f.now()
 		if f.shortFrom.IsZero() {
@@ -138,7 +152,7 @@ func (f *FileKey) Key() (string, error) {
 			return f.key, nil
 		}
 		if err == nil {
-			err = fmt.Errorf("the API key file %s holds only the beginning of the previous key: write the whole key", smallfile.Name(f.path))
+			err = fmt.Errorf("%s holds only the beginning of the previous key: write the whole key", f.subject)
 		}
 	}
 	if err != nil {
