@@ -14,16 +14,22 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/docspace-exporter/docspace_exporter/collector"
+	"github.com/docspace-exporter/docspace_exporter/config"
 )
 
 // scrapeTimeoutHeader is the header in which Prometheus sends its scrape
 // timeout.
 const scrapeTimeoutHeader = "X-Prometheus-Scrape-Timeout-Seconds"
 
+// minScrapeTimeout is the shortest time a scrape may spend on DocSpace: no
+// call to a portal ends sooner.
+const minScrapeTimeout = 10 * time.Millisecond
+
 // scrapeTimeout returns how long a scrape may spend on DocSpace: the smaller
 // of the portal's timeout and the request's scrape timeout header minus
 // offset. When the header is smaller than the offset, half of it is used. A
-// header that is not a positive number of seconds is an error.
+// header that is not a positive number of seconds, or that leaves less than
+// minScrapeTimeout, is an error.
 func scrapeTimeout(r *http.Request, portalTimeout, offset time.Duration) (time.Duration, error) {
 	v := r.Header.Get(scrapeTimeoutHeader)
 	if v == "" {
@@ -33,10 +39,18 @@ func scrapeTimeout(r *http.Request, portalTimeout, offset time.Duration) (time.D
 	if err != nil || seconds <= 0 || math.IsNaN(seconds) || math.IsInf(seconds, 0) {
 		return 0, fmt.Errorf("invalid %s header %s: want a positive number of seconds", scrapeTimeoutHeader, truncate(strconv.Quote(v), 40))
 	}
+	// Compared in seconds, so that a huge header cannot overflow a Duration.
+	if seconds >= (portalTimeout + offset).Seconds() {
+		return portalTimeout, nil
+	}
 	header := time.Duration(seconds * float64(time.Second))
 	timeout := header - offset
 	if timeout <= 0 {
 		timeout = header / 2
+	}
+	if timeout < minScrapeTimeout {
+		return 0, fmt.Errorf("%s header %s is too small: it leaves %s for DocSpace, less than the %s any call takes; raise the scrape timeout",
+			scrapeTimeoutHeader, truncate(strconv.Quote(v), 40), timeout, minScrapeTimeout)
 	}
 	return min(timeout, portalTimeout), nil
 }
@@ -96,8 +110,11 @@ func (s *scraper) probe(lookup func(name string) *collector.Target) http.Handler
 		target := lookup(name)
 		if target == nil {
 			reason := fmt.Sprintf("unknown target %q: not the name of a portal in the config file", truncate(name, 100))
-			if strings.Contains(name, "/") || strings.Contains(name, ":") {
-				reason = fmt.Sprintf("target %q is not a portal name: /probe takes the name of a configured portal, never a URL, so that a key is only sent where it was configured", truncate(name, 100))
+			switch {
+			case config.LooksLikeKey(name):
+				reason = "the target looks like an API key (not shown): /probe takes the name of a portal of the config file, and keys stay in key files"
+			case strings.Contains(name, "/") || strings.Contains(name, ":"):
+				reason = "the target is not a portal name: /probe takes the name of a configured portal, never a URL, so that a key is only sent where it was configured"
 			}
 			http.Error(w, reason, http.StatusBadRequest)
 			return

@@ -5,9 +5,12 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"regexp"
+	"strings"
 	"syscall"
 	"time"
 	_ "time/tzdata" // portal time zones resolve in minimal images too
@@ -25,6 +28,7 @@ import (
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/collector"
 	"github.com/docspace-exporter/docspace_exporter/config"
+	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
 
 const exporterName = "docspace_exporter"
@@ -39,7 +43,7 @@ func run(args []string) int {
 	app.Flag("docspace.url",
 		"Root URL of the DocSpace portal, e.g. https://portal.example.com.").Envar("DOCSPACE_URL").StringVar(&settings.URL)
 	app.Flag("docspace.api-key-file",
-		"File holding the DocSpace API key (sk-...) or personal access token; read again when it changes. Alternatively set the environment variable DOCSPACE_API_KEY.").
+		"File holding the DocSpace API key (sk-...) or personal access token on one line; read for every call to DocSpace. Alternatively set the environment variable DOCSPACE_API_KEY.").
 		Envar("DOCSPACE_API_KEY_FILE").StringVar(&settings.APIKeyFile)
 	app.Flag("docspace.dump",
 		"Monitor the dump-based, server-wide backup schedule (Dump=true; self-hosted only).").BoolVar(&settings.Dump)
@@ -76,17 +80,17 @@ func run(args []string) int {
 	app.Version(version.Print(exporterName))
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: error: %v, try --help\n", exporterName, err)
+		fmt.Fprintf(os.Stderr, "%s: error: %s, try --help\n", exporterName, hideKeys(err.Error()))
 		return 2
 	}
 	logger := promslog.New(logConfig)
 	fail := func(format string, a ...any) int {
-		fmt.Fprintf(os.Stderr, "%s: error: "+format+"\n", append([]any{exporterName}, a...)...)
+		fmt.Fprintf(os.Stderr, "%s: error: %s\n", exporterName, hideKeys(fmt.Sprintf(format, a...)))
 		return 2
 	}
 
 	opts := collector.Options{Progress: *progress, UserAgent: exporterName + "/" + version.Version,
-		HistoryInterval: settings.HistoryInterval, HistoryTimeout: *historyTimeout}
+		HistoryInterval: settings.HistoryInterval, HistoryTimeout: *historyTimeout, Logger: logger}
 	if err := config.CheckTimeout(*timeout); err != nil {
 		return fail("--docspace.timeout: %v", err)
 	}
@@ -100,16 +104,7 @@ func run(args []string) int {
 		if *configFile == "" {
 			return fail("--config.check needs --config.file")
 		}
-		cfg, err := config.Load(*configFile)
-		if err == nil {
-			_, err = newFleet(cfg, nil, *timeout, opts)
-		}
-		if err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		fmt.Println("ok")
-		return 0
+		return checkConfig(*configFile, *timeout, opts)
 	}
 
 	var target *collector.Target
@@ -139,7 +134,7 @@ func run(args []string) int {
 	}
 	if *webConfig.WebConfigFile != "" {
 		if err := web.Validate(*webConfig.WebConfigFile); err != nil {
-			return fail("--web.config.file %s: %v", *webConfig.WebConfigFile, err)
+			return fail("--web.config.file %s: %v", smallfile.Name(*webConfig.WebConfigFile), err)
 		}
 	}
 	if *timeoutOffset < 0 {
@@ -151,12 +146,11 @@ func run(args []string) int {
 		logger.Info("monitoring DocSpace portal on "+*metricsPath, "url", redactedURL(settings.URL), "dump", settings.Dump,
 			"timeout", *timeout, "timezone", settings.Timezone, "collector.progress", *progress,
 			"history_interval", settings.HistoryInterval)
-		if settings.TLS.InsecureSkipVerify {
-			logger.Warn("TLS certificate verification of the portal is off (--docspace.tls.insecure-skip-verify)")
-		}
+		logWarnings(logger, target.Settings())
 	}
 	if portals != nil {
 		logger.Info("serving the portals of the config file on /probe", "file", *configFile, "portals", len(portals.Current().targets))
+		portals.Current().logWarnings(logger)
 	}
 
 	self := prometheus.NewRegistry()
@@ -174,7 +168,7 @@ func run(args []string) int {
 	}
 	reload := func() error {
 		if portals == nil {
-			logger.Info("nothing to reload without --config.file; a key file is read again by itself when it changes")
+			logger.Info("nothing to reload without --config.file; a key file is read for every call to DocSpace")
 			return nil
 		}
 		err := portals.Reload()
@@ -182,6 +176,7 @@ func run(args []string) int {
 			logger.Error("reloading the config file failed; keeping the last good one", "err", err)
 		} else {
 			logger.Info("reloaded the config file", "file", *configFile, "portals", len(portals.Current().targets))
+			portals.Current().logWarnings(logger)
 		}
 		return err
 	}
@@ -209,11 +204,63 @@ func run(args []string) int {
 
 	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	if err := web.ListenAndServe(server, webConfig, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		var listen *net.OpError
+		switch {
+		case errors.Is(err, syscall.EADDRINUSE):
+			return fail("--web.listen-address: %v: another program (another exporter?) listens there; stop it or choose another address with --web.listen-address", err)
+		case errors.As(err, &listen) && listen.Op == "listen":
+			return fail("--web.listen-address: %v: choose an address this host can listen on, e.g. :9977 or 127.0.0.1:9977", err)
+		}
 		logger.Error("cannot serve", "err", err)
 		return 1
 	}
 	return 0
 }
+
+// checkConfig is --config.check: it builds the portals of the file as the
+// exporter would, reading their key and CA files, and prints every problem
+// and warning, or "ok". It returns the exit code.
+func checkConfig(path string, timeout time.Duration, opts collector.Options) int {
+	cfg, err := config.Load(path)
+	if err == nil {
+		_, err = newFleet(cfg, nil, timeout, opts)
+	}
+	if cfg != nil {
+		var vars []string
+		for _, p := range cfg.Portals {
+			for _, w := range p.Warnings() {
+				fmt.Fprintf(os.Stderr, "warning: %v\n", w)
+			}
+			if p.APIKeyEnv != "" {
+				vars = append(vars, p.APIKeyEnv)
+			}
+		}
+		if len(vars) > 0 {
+			fmt.Fprintf(os.Stderr, "note: the keys of api_key_env (%s) were checked in the environment this check runs in, "+
+				"which may not be the exporter's (a systemd unit's Environment=, a container's env): run the check there to be sure\n", strings.Join(vars, ", "))
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, hideKeys(err.Error()))
+		return 1
+	}
+	fmt.Println("ok")
+	return 0
+}
+
+// hideKeys replaces every word of s that looks like an API key with
+// <secret>: what the operator typed may be echoed in a message (by kingpin,
+// for one), and a key must never be.
+func hideKeys(s string) string {
+	return word.ReplaceAllStringFunc(s, func(w string) string {
+		if config.LooksLikeKey(w) {
+			return "<secret>"
+		}
+		return w
+	})
+}
+
+var word = regexp.MustCompile("[^\\s'\"`=:;,()]+")
 
 // redactedURL returns the scheme and host of a portal URL, for logs.
 func redactedURL(raw string) string {

@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,9 +97,16 @@ func freeAddress(t *testing.T) string {
 // startExporter runs the binary with args and env and waits until it serves.
 func startExporter(t *testing.T, scheme string, args []string, env ...string) *exporter {
 	t.Helper()
+	return startExporterIn(t, "", scheme, args, env...)
+}
+
+// startExporterIn is startExporter with the working folder dir.
+func startExporterIn(t *testing.T, dir, scheme string, args []string, env ...string) *exporter {
+	t.Helper()
 	addr := freeAddress(t)
 	cmd := exec.Command(binary, append([]string{"--web.listen-address=" + addr}, args...)...)
 	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH")}, env...)
+	cmd.Dir = dir
 	e := &exporter{url: scheme + "://" + addr, cmd: cmd, stderr: &syncBuffer{}}
 	cmd.Stderr = e.stderr
 	if err := cmd.Start(); err != nil {
@@ -273,61 +281,257 @@ func TestBinaryConcurrentScrapesShareOneCall(t *testing.T) {
 	}
 }
 
+// runBinary runs the exporter with args and env (and nothing else in its
+// environment) in dir ("" for the test's) until it exits, at most 10s, and
+// returns its exit code and output.
+func runBinary(t *testing.T, dir string, env []string, args ...string) (int, string) {
+	t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env, cmd.Dir = env, dir
+	done := make(chan struct{})
+	var out []byte
+	go func() { out, _ = cmd.CombinedOutput(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-done
+		t.Fatalf("the exporter did not exit; output:\n%s", out)
+	}
+	return cmd.ProcessState.ExitCode(), string(out)
+}
+
+// Every bad setting stops the exporter at once with exit code 2 and what to
+// fix; no message shows a key or a URL's password, wherever it was typed.
 func TestBinaryRejectsBadSettings(t *testing.T) {
 	keyFile := writeFile(t, "key", testKey)
 	emptyKey := writeFile(t, "empty", "\n")
+	twoKeys := writeFile(t, "two", testKey+"\n"+otherKey+"\n")
+	largeKey := writeFile(t, "large", testKey)
+	if err := os.Truncate(largeKey, 100<<20); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(t.TempDir(), "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	badWebConfig := writeFile(t, "web.yml", "tls_server_config:\n  cert_file: /nonexistent.pem\n")
+	const portal = "--docspace.url=https://portal.example.com"
+	key := "DOCSPACE_API_KEY=" + testKey
 	tests := []struct {
 		name string
 		args []string
 		env  []string
 		want string
 	}{
-		{"no url", nil, []string{"DOCSPACE_API_KEY=" + testKey}, "--docspace.url"},
-		{"bad url", []string{"--docspace.url=portal.example.com"}, []string{"DOCSPACE_API_KEY=" + testKey}, "must start with https://"},
-		{"url with password", []string{"--docspace.url=https://admin:hunter2@portal.example.com"}, []string{"DOCSPACE_API_KEY=" + testKey}, "user name or password"},
-		{"no key", []string{"--docspace.url=https://portal.example.com"}, nil, "no API key"},
-		{"missing key file", []string{"--docspace.url=https://portal.example.com", "--docspace.api-key-file=/nonexistent/key"}, nil, "no such file"},
-		{"empty key file", []string{"--docspace.url=https://portal.example.com", "--docspace.api-key-file=" + emptyKey}, nil, "is empty"},
-		{"empty key env", []string{"--docspace.url=https://portal.example.com"}, []string{"DOCSPACE_API_KEY= "}, "DOCSPACE_API_KEY: the environment variable DOCSPACE_API_KEY is unset or empty"},
-		{"two key sources", []string{"--docspace.url=https://portal.example.com", "--docspace.api-key-file=" + keyFile}, []string{"DOCSPACE_API_KEY=" + testKey}, "keep only one"},
+		{"no url", nil, []string{key}, "--docspace.url"},
+		{"bad url", []string{"--docspace.url=portal.example.com"}, []string{key}, "must start with https://"},
+		{"address and port without scheme", []string{"--docspace.url=127.0.0.1:8443"}, []string{key}, "--docspace.url: must start with https:// (or http://), e.g. https://portal.example.com"},
+		{"API path", []string{"--docspace.url=https://portal.example.com/api/2.0"}, []string{key}, "--docspace.url: drop /api/2.0: give the portal root"},
+		{"web client page", []string{"--docspace.url=https://portal.example.com/rooms/shared"}, []string{key}, "--docspace.url: is a page of the DocSpace web client (/rooms/...), not the portal root"},
+		{"url with password", []string{"--docspace.url=https://admin:hunter2@portal.example.com"}, []string{key}, "user name or password"},
+		{"key as the url's user", []string{"--docspace.url=https://" + testKey + "@portal.example.com"}, []string{key}, "--docspace.url: must not contain a user name or password"},
+		{"key in the url's query", []string{"--docspace.url=https://portal.example.com/?key=" + testKey}, []string{key}, "--docspace.url: must not have a query or fragment"},
+		{"unparsable url with password", []string{"--docspace.url=https://admin:Hunter2%zz@portal.example.com"}, []string{key}, "--docspace.url: is not a valid URL"},
+		{"no key", []string{portal}, nil, "no API key"},
+		{"missing key file", []string{portal, "--docspace.api-key-file=/nonexistent/key"}, nil, "--docspace.api-key-file: cannot read the API key file /nonexistent/key: no such file or directory"},
+		{"empty key file", []string{portal, "--docspace.api-key-file=" + emptyKey}, nil, "is empty"},
+		{"two keys in the key file", []string{portal, "--docspace.api-key-file=" + twoKeys}, nil, "--docspace.api-key-file: the API key file " + twoKeys + " holds 2 lines; keep one key"},
+		{"key file is a named pipe", []string{portal, "--docspace.api-key-file=" + fifo}, nil, "--docspace.api-key-file: cannot read the API key file " + fifo + ": is a named pipe, not a regular file"},
+		{"key file is /dev/zero", []string{portal, "--docspace.api-key-file=/dev/zero"}, nil, "--docspace.api-key-file: cannot read the API key file /dev/zero: is a character device, not a regular file"},
+		{"key file of 100 MiB", []string{portal, "--docspace.api-key-file=" + largeKey}, nil, "is 100 MiB, larger than 4 KiB"},
+		{"key as the key file", []string{portal, "--docspace.api-key-file=" + testKey}, nil, "--docspace.api-key-file: this looks like an API key, not a file path"},
+		{"key as the key file from the environment", []string{portal}, []string{"DOCSPACE_API_KEY_FILE=" + testKey}, "--docspace.api-key-file: this looks like an API key, not a file path"},
+		{"empty key env", []string{portal}, []string{"DOCSPACE_API_KEY= "}, "DOCSPACE_API_KEY: the environment variable DOCSPACE_API_KEY is unset or empty"},
+		{"two keys in the key env", []string{portal}, []string{"DOCSPACE_API_KEY=" + testKey + "\n" + otherKey}, "DOCSPACE_API_KEY: the environment variable DOCSPACE_API_KEY holds 2 lines; keep one key"},
+		{"two key sources", []string{portal, "--docspace.api-key-file=" + keyFile}, []string{key}, "keep only one"},
 		{"unknown flag", []string{"--docspace.key=" + testKey}, nil, "unknown long flag"},
-		{"bad timeout", []string{"--docspace.url=https://portal.example.com", "--docspace.timeout=soon"}, []string{"DOCSPACE_API_KEY=" + testKey}, "invalid duration"},
-		{"zero timeout", []string{"--docspace.url=https://portal.example.com", "--docspace.timeout=0s"}, []string{"DOCSPACE_API_KEY=" + testKey}, "must be positive"},
-		{"history interval too short", []string{"--docspace.url=https://portal.example.com", "--docspace.history-interval=10s"}, []string{"DOCSPACE_API_KEY=" + testKey}, "--docspace.history-interval: 10s is too short: at least 1m0s"},
+		{"key as an argument", []string{portal, testKey}, []string{key}, "<secret>"},
+		{"bad timeout", []string{portal, "--docspace.timeout=soon"}, []string{key}, "invalid duration"},
+		{"key as the timeout", []string{portal, "--docspace.timeout=" + testKey}, []string{key}, "<secret>"},
+		{"zero timeout", []string{portal, "--docspace.timeout=0s"}, []string{key}, "must be positive"},
+		{"missing CA file", []string{portal, "--docspace.tls.ca-file=/nonexistent/ca.pem"}, []string{key}, "--docspace.tls.ca-file: cannot read the CA file /nonexistent/ca.pem: no such file or directory"},
+		{"CA file is /dev/urandom", []string{portal, "--docspace.tls.ca-file=/dev/urandom"}, []string{key}, "--docspace.tls.ca-file: cannot read the CA file /dev/urandom: is a character device"},
+		{"key as the CA file", []string{portal, "--docspace.tls.ca-file=" + testKey}, []string{key}, "--docspace.tls.ca-file: this looks like an API key"},
+		{"bad time zone", []string{portal, "--docspace.timezone=Mars/Base"}, []string{key}, "--docspace.timezone: unknown time zone Mars/Base"},
+		{"key as the time zone", []string{portal, "--docspace.timezone=" + testKey}, []string{key}, "--docspace.timezone: this looks like an API key, not a time zone"},
+		{"bad log level", []string{portal, "--log.level=loud"}, []string{key}, "log level"},
+		{"key as the log level", []string{portal, "--log.level=" + testKey}, []string{key}, "<secret>"},
+		{"key as the config file", []string{"--config.file=" + testKey}, nil, "configuration file: this looks like an API key, not a file path"},
+		{"config file is /dev/zero", []string{"--config.file=/dev/zero"}, nil, "cannot read the configuration file /dev/zero: is a character device, not a regular file"},
+		{"config file is a named pipe", []string{"--config.file=" + fifo}, nil, "cannot read the configuration file " + fifo + ": is a named pipe"},
+		{"bad web config", []string{portal, "--web.config.file=" + badWebConfig, "--web.listen-address=127.0.0.1:0"}, []string{key}, "web.yml"},
+		{"history interval too short", []string{portal, "--docspace.history-interval=10s"}, []string{key}, "--docspace.history-interval: 10s is too short: at least 1m0s"},
 		{"negative history interval without a flag portal", []string{"--config.file=/nonexistent.yml", "--docspace.history-interval=-1h"}, nil, "--docspace.history-interval: must not be negative"},
-		{"zero history timeout", []string{"--docspace.url=https://portal.example.com", "--docspace.history-timeout=0s"}, []string{"DOCSPACE_API_KEY=" + testKey}, "--docspace.history-timeout: must be positive"},
-		{"missing CA file", []string{"--docspace.url=https://portal.example.com", "--docspace.tls.ca-file=/nonexistent/ca.pem"}, []string{"DOCSPACE_API_KEY=" + testKey}, "--docspace.tls.ca-file: cannot read the CA file"},
-		{"bad time zone", []string{"--docspace.url=https://portal.example.com", "--docspace.timezone=Mars/Base"}, []string{"DOCSPACE_API_KEY=" + testKey}, "--docspace.timezone: unknown time zone Mars/Base"},
-		{"bad log level", []string{"--docspace.url=https://portal.example.com", "--log.level=loud"}, []string{"DOCSPACE_API_KEY=" + testKey}, "log level"},
-		{"bad web config", []string{"--docspace.url=https://portal.example.com", "--web.config.file=" + badWebConfig, "--web.listen-address=127.0.0.1:0"}, []string{"DOCSPACE_API_KEY=" + testKey}, "web.yml"},
+		{"zero history timeout", []string{portal, "--docspace.history-timeout=0s"}, []string{key}, "--docspace.history-timeout: must be positive"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cmd := exec.Command(binary, tt.args...)
-			cmd.Env = tt.env
-			done := make(chan struct{})
-			var out []byte
-			var err error
-			go func() { out, err = cmd.CombinedOutput(); close(done) }()
-			select {
-			case <-done:
-			case <-time.After(10 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Fatal("the exporter did not exit")
+			code, out := runBinary(t, "", tt.env, tt.args...)
+			if code != 2 {
+				t.Errorf("exit code %d, want 2; output:\n%s", code, out)
 			}
-			if err == nil || cmd.ProcessState.ExitCode() == 0 {
-				t.Errorf("exit code 0, want non-zero; output:\n%s", out)
-			}
-			if !strings.Contains(string(out), tt.want) {
+			if !strings.Contains(out, tt.want) {
 				t.Errorf("output lacks %q:\n%s", tt.want, out)
 			}
-			assertNoSecrets(t, "the output", string(out))
-			if strings.Contains(string(out), "hunter2") {
-				t.Errorf("output leaks the URL password:\n%s", out)
+			assertNoSecrets(t, "the output", out)
+			for _, secret := range []string{testKey[3:19], otherKey[3:19], "hunter2", "Hunter2"} {
+				if strings.Contains(out, secret) {
+					t.Errorf("output shows the secret %q:\n%s", secret, out)
+				}
 			}
 		})
 	}
+}
+
+// A port in use is an operator's mistake like any other: exit code 2 and
+// the flag to change.
+func TestBinaryListenAddressInUse(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	code, out := runBinary(t, "", []string{"DOCSPACE_API_KEY=" + testKey},
+		"--docspace.url=https://portal.example.com", "--web.listen-address="+l.Addr().String())
+	want := "docspace_exporter: error: --web.listen-address: listen tcp " + l.Addr().String() + ": bind: address already in use: " +
+		"another program (another exporter?) listens there; stop it or choose another address with --web.listen-address\n"
+	if code != 2 || !strings.HasSuffix(out, want) {
+		t.Errorf("exit code %d, output:\n%s\nwant exit code 2 and\n%s", code, out, want)
+	}
+}
+
+// A key sent over plain http to another host is warned of at start, naming
+// the portal, never the key; a portal on this host is not.
+func TestBinaryWarnsOfPlainHTTP(t *testing.T) {
+	e := startExporter(t, "http", []string{"--docspace.url=http://portal.example.test:8080/docspace", "--docspace.timezone=UTC"}, "DOCSPACE_API_KEY="+testKey)
+	log := e.waitLog("plain http")
+	want := `level=WARN source=targets.go`
+	if !strings.Contains(log, `msg="--docspace.url: http://portal.example.test:8080 is plain http: the API key is sent unencrypted over the network; use https://"`) ||
+		!strings.Contains(log, want) {
+		t.Errorf("log lacks the warning:\n%s", log)
+	}
+	assertNoSecrets(t, "the log", log)
+
+	_, srv := newFakePortal(t)
+	e = startExporter(t, "http", []string{"--docspace.url=" + srv.URL}, "DOCSPACE_API_KEY="+testKey)
+	if code, body := get(t, nil, e.url+"/metrics"); code != 200 || !strings.Contains(body, "docspace_up 1\n") {
+		t.Fatalf("HTTP %d\n%s", code, body)
+	}
+	if log := e.stderr.String(); strings.Contains(log, "WARN") {
+		t.Errorf("a warning for a portal on 127.0.0.1:\n%s", log)
+	}
+}
+
+// The README promises that a rotated key works without a restart, however
+// the file was rewritten; a key file that breaks says so at every scrape,
+// and never blocks the exporter.
+func TestBinaryKeyRotation(t *testing.T) {
+	fake, srv := newFakePortal(t)
+	dir := t.TempDir()
+	// Kubernetes mounts a secret as key -> ..data/key, ..data -> a folder
+	// swapped by rename.
+	for _, d := range []string{"v1", "v2"} {
+		if err := os.Mkdir(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write := func(path, content string) {
+		if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	symlink := func(target, link string) {
+		_ = os.Remove(link + ".tmp")
+		if err := os.Symlink(target, link+".tmp"); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(link+".tmp", link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(filepath.Join(dir, "v1", "api-key"), otherKey+"\n") // the portal does not know it
+	write(filepath.Join(dir, "v2", "api-key"), testKey+"\n")
+	symlink("v1", filepath.Join(dir, "..data"))
+	symlink("..data/api-key", filepath.Join(dir, "api-key"))
+	keyFile := filepath.Join(dir, "api-key")
+
+	e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL, "--docspace.timezone=UTC", "--no-collector.progress", "--log.level=debug"},
+		"DOCSPACE_API_KEY_FILE="+keyFile)
+	scrape := func(want string) {
+		t.Helper()
+		done := make(chan string, 1)
+		go func() {
+			resp, err := http.Get(e.url + "/metrics")
+			if err != nil {
+				done <- err.Error()
+				return
+			}
+			defer resp.Body.Close()
+			done <- readAll(resp)
+		}()
+		select {
+		case body := <-done:
+			if !strings.Contains(body, want) {
+				t.Errorf("scrape lacks %q:\n%s", want, body)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("the scrape blocks")
+		}
+	}
+	scrape("docspace_api_status_code 401\n")
+
+	symlink("v2", filepath.Join(dir, "..data")) // a Kubernetes secret update
+	scrape("docspace_up 1\n")
+
+	// Rewritten in place with the same size and modification time.
+	st, err := os.Stat(keyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	write(keyFile, otherKey+"\n")
+	if err := os.Chtimes(keyFile, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	scrape("docspace_api_status_code 401\n")
+	write(keyFile, testKey+"\n")
+	if err := os.Chtimes(keyFile, st.ModTime(), st.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	scrape("docspace_up 1\n")
+
+	// Two keys: the scrape says what is wrong with the file.
+	write(keyFile, testKey+"\n"+otherKey+"\n")
+	scrape("docspace_up 0\n")
+	if log := e.waitLog("holds 2 lines"); !strings.Contains(log, "the API key file "+filepath.Join(dir, "v2", "api-key")+" holds 2 lines; keep one key") &&
+		!strings.Contains(log, "the API key file "+keyFile+" holds 2 lines; keep one key") {
+		t.Errorf("the log lacks the key file's problem:\n%s", log)
+	}
+	write(keyFile, "\uFEFF"+testKey+"\r\n") // Windows Notepad: a byte order mark and CRLF
+	scrape("docspace_up 1\n")
+	write(keyFile, "bearer "+testKey+"\r\n")
+	scrape("docspace_up 1\n")
+	if got := fake.Authorizations(); got[len(got)-1] != "Bearer "+testKey {
+		t.Errorf("the key of \"bearer sk-...\" was sent as %.20q", got[len(got)-1])
+	}
+
+	// Swapped to a named pipe: the scrape fails at once; swapped back, the
+	// next scrape works.
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	symlink(fifo, keyFile)
+	scrape("docspace_up 0\n")
+	e.waitLog("is a named pipe")
+	symlink("..data/api-key", keyFile)
+	scrape("docspace_up 1\n")
+
+	log := e.stderr.String()
+	if strings.Contains(log, "cannot reach the portal") {
+		t.Errorf("a key problem was blamed on the network:\n%s", log)
+	}
+	assertNoSecrets(t, "the log", log)
 }
 
 func TestBinaryVersion(t *testing.T) {
@@ -425,5 +629,54 @@ func TestBinaryUsesProxyFromEnvironment(t *testing.T) {
 	}
 	if n := proxied.Load(); n != 2 {
 		t.Errorf("the proxy carried %d calls, want 2 (schedule and history)", n)
+	}
+}
+
+// A scrape timeout header too large to fit a Duration does not fail the
+// scrape; one too small is blamed on the header, not on the portal.
+func TestBinaryScrapeTimeoutHeader(t *testing.T) {
+	fake, srv := newFakePortal(t)
+	e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL, "--docspace.timeout-offset=0", "--docspace.timezone=UTC"}, "DOCSPACE_API_KEY="+testKey)
+	scrape := func(header string) string {
+		t.Helper()
+		req, _ := http.NewRequest(http.MethodGet, e.url+"/metrics", nil)
+		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", header)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return readAll(resp)
+	}
+	if body := scrape("1e10"); !strings.Contains(body, "docspace_up 1\n") {
+		t.Errorf("header 1e10:\n%s", body)
+	}
+	before := fake.Requests(docspacetest.PathSchedule)
+	if body := scrape("1e-9"); !strings.Contains(body, "docspace_up 0\n") || !strings.Contains(body, "docspace_api_status_code 0\n") {
+		t.Errorf("header 1e-9:\n%s", body)
+	}
+	if n := fake.Requests(docspacetest.PathSchedule); n != before {
+		t.Errorf("a scrape with too small a timeout called DocSpace")
+	}
+	log := e.waitLog("is too small")
+	if !strings.Contains(log, `X-Prometheus-Scrape-Timeout-Seconds header \"1e-9\" is too small`) || strings.Contains(log, "the portal is slow") {
+		t.Errorf("the log does not blame the header:\n%s", log)
+	}
+}
+
+// What the operator typed may be echoed by a message (kingpin's, for one):
+// a word that looks like a key is hidden, nothing else.
+func TestHideKeys(t *testing.T) {
+	for in, want := range map[string]string{
+		"unexpected " + testKey:                    "unexpected <secret>",
+		`time: invalid duration "` + testKey + `"`: `time: invalid duration "<secret>"`,
+		"--docspace.timeout=" + testKey:            "--docspace.timeout=<secret>",
+		"open /etc/" + testKey + ": no such file":  "open <secret>: no such file",
+		"the key has a space at byte 8: keep only the key, or a scheme and the key (Bearer sk-...)": "the key has a space at byte 8: keep only the key, or a scheme and the key (Bearer sk-...)",
+		"--docspace.url: http://portal.example.com is plain http":                                   "--docspace.url: http://portal.example.com is plain http",
+	} {
+		if got := hideKeys(in); got != want {
+			t.Errorf("hideKeys(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -213,31 +213,276 @@ func writeConfig(t *testing.T, path, content string) {
 
 func TestConfigCheck(t *testing.T) {
 	_, _, configFile, _ := twoPortals(t)
-	run := func(env []string, args ...string) (int, string) {
-		cmd := exec.Command(binary, args...)
-		cmd.Env = env
-		out, _ := cmd.CombinedOutput()
-		return cmd.ProcessState.ExitCode(), string(out)
-	}
-	if code, out := run([]string{"ARCHIVE_KEY=" + otherKey}, "--config.file="+configFile, "--config.check"); code != 0 || out != "ok\n" {
+	note := "note: the keys of api_key_env (ARCHIVE_KEY) were checked in the environment this check runs in, which may not be the exporter's " +
+		"(a systemd unit's Environment=, a container's env): run the check there to be sure\n"
+	if code, out := runBinary(t, "", []string{"ARCHIVE_KEY=" + otherKey}, "--config.file="+configFile, "--config.check"); code != 0 || out != note+"ok\n" {
 		t.Errorf("good file: exit %d %q", code, out)
 	}
-	code, out := run(nil, "--config.file="+configFile, "--config.check")
-	if code != 1 || !strings.Contains(out, "ARCHIVE_KEY") || !strings.Contains(out, "archive") {
+	code, out := runBinary(t, "", nil, "--config.file="+configFile, "--config.check")
+	if want := "portal \"archive\": api_key_env: the environment variable ARCHIVE_KEY is unset or empty: put the API key in it\n"; code != 1 ||
+		!strings.HasPrefix(out, note) || !strings.HasSuffix(out, want) {
 		t.Errorf("unset key variable: exit %d %q", code, out)
 	}
 	bad := writeFile(t, "bad.yml", "portals:\n  - name: x\n    url: https://p.example.com\n    api_key: "+testKey+"\n")
-	code, out = run(nil, "--config.file="+bad, "--config.check")
+	code, out = runBinary(t, "", nil, "--config.file="+bad, "--config.check")
 	if code != 1 || !strings.Contains(out, "bad.yml:4:") || !strings.Contains(out, "api_key_file") {
 		t.Errorf("key in the file: exit %d %q", code, out)
 	}
 	assertNoSecrets(t, "--config.check output", out)
-	if code, out := run(nil, "--config.check"); code != 2 || !strings.Contains(out, "needs --config.file") {
+	if code, out := runBinary(t, "", nil, "--config.check"); code != 2 || !strings.Contains(out, "needs --config.file") {
 		t.Errorf("no file: exit %d %q", code, out)
 	}
 	// Serving with a bad file fails at start.
-	if code, out := run(nil, "--config.file="+bad); code != 2 || !strings.Contains(out, "api_key_file") {
+	if code, out := runBinary(t, "", nil, "--config.file="+bad); code != 2 || !strings.Contains(out, "api_key_file") {
 		t.Errorf("serving a bad file: exit %d %q", code, out)
+	}
+}
+
+// --config.check reports every problem of a file at once, each on its own
+// line: what cannot be decoded together with the settings' problems, and a
+// YAML mistake on the line where it is.
+func TestConfigCheckReportsEverything(t *testing.T) {
+	file := writeFile(t, "portals.yml", `portals:
+  - name: a
+    url: https://portal.example.com/api/2.0
+    api_key_env: KEY
+    timeout: soon
+  - name: b
+    url: 127.0.0.1:8443
+    api_key_file: `+testKey+`
+    dump: maybe
+`)
+	code, out := runBinary(t, "", nil, "--config.file="+file, "--config.check")
+	want := strings.Join([]string{
+		file + `:5: portal "a": expected a duration such as 15s or 1m here, not a string`,
+		file + `:9: portal "b": expected true or false here, not a string`,
+		file + `:3: portal "a": url: drop /api/2.0: give the portal root, e.g. https://portal.example.com; the API paths are added to it`,
+		file + `:7: portal "b": url: must start with https:// (or http://), e.g. https://portal.example.com`,
+		file + `:8: portal "b": api_key_file: this looks like an API key, not a file path: put the key in a file and give the file's path`,
+	}, "\n") + "\n"
+	if code != 1 || out != want {
+		t.Errorf("exit %d, output:\n%s\nwant exit 1 and\n%s", code, out, want)
+	}
+
+	writeConfig(t, file, "portals:\n  - name: a\n    url: https://portal.example.com\n   api_key_env: KEY\n")
+	code, out = runBinary(t, "", nil, "--config.file="+file, "--config.check")
+	if want := file + ":4: invalid YAML: did not find expected '-' indicator (in the block that starts at line 1)\n"; code != 1 || out != want {
+		t.Errorf("indentation: exit %d, output:\n%s\nwant\n%s", code, out, want)
+	}
+}
+
+// Relative paths in the file are taken from the file's folder, whatever the
+// working folder; --config.check reads key files as they stand and names
+// each problem's file and reason, warns of plain http, and says where keys
+// from the environment were looked for.
+func TestConfigFileRelativePaths(t *testing.T) {
+	_, srv := newFakePortal(t)
+	dir := t.TempDir()
+	for _, d := range []string{"conf/keys"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConfig(t, filepath.Join(dir, "conf/keys/main.key"), testKey+"\n")
+	if err := syscall.Mkfifo(filepath.Join(dir, "conf/keys/fifo"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	good := fmt.Sprintf("portals:\n  - name: main\n    url: %s\n    api_key_file: keys/main.key\n", srv.URL)
+	writeConfig(t, filepath.Join(dir, "conf/portals.yml"), good)
+	if code, out := runBinary(t, dir, nil, "--config.file=conf/portals.yml", "--config.check"); code != 0 || out != "ok\n" {
+		t.Errorf("--config.check: exit %d %q", code, out)
+	}
+	e := startExporterIn(t, dir, "http", []string{"--config.file=conf/portals.yml"})
+	if code, body := get(t, nil, e.url+"/probe?target=main"); code != 200 || !strings.Contains(body, "docspace_up 1\n") {
+		t.Errorf("probe: HTTP %d\n%s", code, body)
+	}
+
+	writeConfig(t, filepath.Join(dir, "conf/portals.yml"), good+`  - name: plain
+    url: http://portal.example.test
+    api_key_file: keys/main.key
+  - name: folder
+    url: https://portal.example.com
+    api_key_file: keys
+  - name: pipe
+    url: https://portal.example.com
+    api_key_file: keys/fifo
+  - name: missing
+    url: https://portal.example.com
+    api_key_file: keys/missing.key
+  - name: env
+    url: https://portal.example.com
+    api_key_env: DSX_UNSET
+`)
+	code, out := runBinary(t, dir, nil, "--config.file=conf/portals.yml", "--config.check")
+	want := strings.Join([]string{
+		`warning: conf/portals.yml:6: portal "plain": url: http://portal.example.test is plain http: the API key is sent unencrypted over the network; use https://`,
+		`note: the keys of api_key_env (DSX_UNSET) were checked in the environment this check runs in, which may not be the exporter's (a systemd unit's Environment=, a container's env): run the check there to be sure`,
+		`conf/portals.yml:10: portal "folder": api_key_file: cannot read the API key file conf/keys: is a folder, not a regular file`,
+		`conf/portals.yml:13: portal "pipe": api_key_file: cannot read the API key file conf/keys/fifo: is a named pipe, not a regular file`,
+		`conf/portals.yml:16: portal "missing": api_key_file: cannot read the API key file conf/keys/missing.key: no such file or directory`,
+		`conf/portals.yml:19: portal "env": api_key_env: the environment variable DSX_UNSET is unset or empty: put the API key in it`,
+	}, "\n") + "\n"
+	if code != 1 || out != want {
+		t.Errorf("exit %d, output:\n%s\nwant exit 1 and\n%s", code, out, want)
+	}
+}
+
+// What is not a regular file, named by the configuration file or as the
+// configuration file, fails a reload at once and keeps the last good
+// configuration; the next good file reloads.
+func TestReloadRefusesWhatIsNoFile(t *testing.T) {
+	_, _, configFile, mainURL := twoPortals(t)
+	e := startExporter(t, "http", []string{"--config.file=" + configFile}, "ARCHIVE_KEY="+otherKey)
+	client := &http.Client{Timeout: 10 * time.Second}
+	post := func() (int, string) {
+		t.Helper()
+		resp, err := client.Post(e.url+"/-/reload", "", nil)
+		if err != nil {
+			t.Fatalf("POST /-/reload: %v", err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, readAll(resp)
+	}
+	reloaded := func() string {
+		t.Helper()
+		_, m := get(t, client, e.url+"/metrics")
+		for _, l := range strings.Split(m, "\n") {
+			if strings.HasPrefix(l, "docspace_exporter_config_last_reload_successful ") {
+				return strings.TrimPrefix(l, "docspace_exporter_config_last_reload_successful ")
+			}
+		}
+		return ""
+	}
+	good, err := os.ReadFile(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	replace := func(target string) {
+		t.Helper()
+		tmp := filepath.Join(dir, "portals.tmp")
+		_ = os.Remove(tmp)
+		if err := os.Symlink(target, tmp); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(tmp, configFile); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	writeConfig(t, configFile, string(good)+fmt.Sprintf("  - name: third\n    url: %s\n    api_key_file: %s\n", mainURL, fifo))
+	if code, body := post(); code != http.StatusInternalServerError || !strings.Contains(body, "api_key_file: cannot read the API key file "+fifo+": is a named pipe, not a regular file") {
+		t.Errorf("a named pipe as a key file: HTTP %d %q", code, body)
+	}
+	if got := reloaded(); got != "0" {
+		t.Errorf("reload successful %q after a failed reload", got)
+	}
+	if code, _ := get(t, client, e.url+"/probe?target=main"); code != 200 {
+		t.Errorf("the last good configuration was dropped: HTTP %d", code)
+	}
+
+	replace(fifo)
+	if code, body := post(); code != http.StatusInternalServerError || !strings.Contains(body, "is a named pipe, not a regular file") {
+		t.Errorf("a named pipe as the config file: HTTP %d %q", code, body)
+	}
+	replace("/dev/urandom")
+	if err := e.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	if log := e.waitLog("/dev/urandom: is a character device"); !strings.Contains(log, "is a character device, not a regular file") {
+		t.Errorf("SIGHUP with /dev/urandom as the config file:\n%s", log)
+	}
+
+	if err := os.Remove(configFile); err != nil {
+		t.Fatal(err)
+	}
+	writeConfig(t, configFile, string(good))
+	if code, body := post(); code != 200 {
+		t.Errorf("reload of the good file: HTTP %d %q", code, body)
+	}
+	if got := reloaded(); got != "1" {
+		t.Errorf("reload successful %q after a good reload", got)
+	}
+	if code, body := get(t, client, e.url+"/probe?target=main"); code != 200 || !strings.Contains(body, "docspace_up 1\n") {
+		t.Errorf("probe after the good reload: HTTP %d\n%s", code, body)
+	}
+}
+
+// A credential written into a portal's URL is never shown: not by
+// --config.check, not at start, not in the (unauthenticated) answer of
+// /-/reload, not in the log.
+func TestURLCredentialsNeverShown(t *testing.T) {
+	_, _, configFile, _ := twoPortals(t)
+	good, err := os.ReadFile(configFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := string(good) + `  - name: user
+    url: https://` + testKey + `@portal.example.com
+    api_key_env: ARCHIVE_KEY
+  - name: unparsable
+    url: https://admin:Hunter2%zz@portal.example.com
+    api_key_env: ARCHIVE_KEY
+  - name: query
+    url: https://portal.example.com/?key=` + testKey + `
+    api_key_env: ARCHIVE_KEY
+`
+	want := []string{
+		`portal "user": url: must not contain a user name or password`,
+		`portal "unparsable": url: is not a valid URL`,
+		`portal "query": url: must not have a query or fragment`,
+	}
+	check := func(what, text string) {
+		t.Helper()
+		for _, w := range want {
+			if !strings.Contains(text, w) {
+				t.Errorf("%s lacks %q:\n%s", what, w, text)
+			}
+		}
+		for _, secret := range []string{testKey[3:19], "Hunter2", "admin"} {
+			if strings.Contains(text, secret) {
+				t.Errorf("%s shows %q:\n%s", what, secret, text)
+			}
+		}
+	}
+	badFile := writeFile(t, "bad.yml", bad)
+	_, out := runBinary(t, "", []string{"ARCHIVE_KEY=" + otherKey}, "--config.file="+badFile, "--config.check")
+	check("--config.check", out)
+	_, out = runBinary(t, "", []string{"ARCHIVE_KEY=" + otherKey}, "--config.file="+badFile)
+	check("the start", out)
+
+	e := startExporter(t, "http", []string{"--config.file=" + configFile}, "ARCHIVE_KEY="+otherKey)
+	writeConfig(t, configFile, bad)
+	resp, err := http.Post(e.url+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := readAll(resp)
+	resp.Body.Close()
+	check("the answer of /-/reload", body)
+	check("the log", strings.ReplaceAll(e.waitLog("reloading the config file failed"), `\"`, `"`))
+
+	resp, err = http.Get(e.url + "/probe?target=" + testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = readAll(resp)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, testKey[3:19]) || !strings.Contains(body, "looks like an API key") {
+		t.Errorf("/probe?target=<key>: HTTP %d %q", resp.StatusCode, body)
+	}
+	resp, err = http.Get(e.url + "/probe?target=https://admin:Hunter2@portal.example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body = readAll(resp)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, "Hunter2") || !strings.Contains(body, "never a URL") {
+		t.Errorf("/probe?target=<URL with a password>: HTTP %d %q", resp.StatusCode, body)
 	}
 }
 

@@ -3,7 +3,10 @@ package main
 import (
 	"cmp"
 	"errors"
+	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/collector"
@@ -98,4 +101,20 @@ func newFleet(cfg *config.Config, prev *fleet, defaultTimeout time.Duration, opt
 		return nil, errors.Join(errs...)
 	}
 	return f, nil
+}
+
+// logWarnings logs what is unsafe in the settings of each portal.
+func logWarnings(logger *slog.Logger, portals ...config.Portal) {
+	for _, p := range portals {
+		for _, w := range p.Warnings() {
+			logger.Warn(w.Error())
+		}
+	}
+}
+
+// logWarnings logs what is unsafe in the settings of the fleet's portals.
+func (f *fleet) logWarnings(logger *slog.Logger) {
+	for _, name := range slices.Sorted(maps.Keys(f.targets)) {
+		logWarnings(logger, f.targets[name].Settings())
+	}
 }

@@ -16,11 +16,12 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 
 	"golang.org/x/sync/singleflight"
+
+	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
 
 // MaxBodySize is the largest answer the client reads. DocSpace's backup
@@ -60,16 +61,21 @@ type Client struct {
 }
 
 // ParseURL checks a portal URL: absolute, http or https, with a host, and
-// without user info, query or fragment. A trailing slash is removed. Its
-// errors never quote the URL, which could hold a credential by mistake.
+// without user info, query or fragment; the root of the portal, not an API
+// path or a page of the web client. A trailing slash is removed. Its errors
+// never quote the URL, which could hold a credential by mistake.
 func ParseURL(raw string) (*url.URL, error) {
-	u, err := url.Parse(strings.TrimSpace(raw))
+	raw = strings.TrimSpace(raw)
+	if !strings.Contains(raw, "://") { // portal.example.com, 127.0.0.1:8443
+		return nil, errMustStartWithScheme
+	}
+	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, errors.New("is not a valid URL; give the portal root, e.g. https://portal.example.com")
 	}
 	switch {
 	case u.Scheme != "http" && u.Scheme != "https":
-		return nil, errors.New("must start with https:// (or http://), e.g. https://portal.example.com")
+		return nil, errMustStartWithScheme
 	case u.Host == "" || u.Hostname() == "":
 		return nil, errors.New("has no host; give the portal root, e.g. https://portal.example.com")
 	case u.User != nil:
@@ -77,9 +83,27 @@ func ParseURL(raw string) (*url.URL, error) {
 	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
 		return nil, errors.New("must not have a query or fragment; give the portal root, e.g. https://portal.example.com")
 	}
+	for seg := range strings.SplitSeq(strings.ToLower(u.Path), "/") {
+		switch {
+		case seg == "api":
+			return nil, errors.New("drop /api/2.0: give the portal root, e.g. https://portal.example.com; the API paths are added to it")
+		case webClientPages[seg]:
+			return nil, fmt.Errorf("is a page of the DocSpace web client (/%s/...), not the portal root: give the address up to the host name, e.g. https://portal.example.com", seg)
+		}
+	}
 	u.Path = strings.TrimRight(u.Path, "/")
 	u.RawPath = ""
 	return u, nil
+}
+
+var errMustStartWithScheme = errors.New("must start with https:// (or http://), e.g. https://portal.example.com")
+
+// webClientPages are the first path segments of the DocSpace web client's
+// pages, as a browser shows them (https://portal.example.com/rooms/shared).
+// A portal root never holds one: under them the API answers HTML.
+var webClientPages = map[string]bool{
+	"rooms": true, "files": true, "accounts": true, "portal-settings": true, "settings": true,
+	"doceditor": true, "login": true, "products": true, "profile": true, "form-gallery": true, "developer-tools": true,
 }
 
 // New returns a Client for cfg.
@@ -113,15 +137,20 @@ func New(cfg Config) (*Client, error) {
 	}, nil
 }
 
-// LoadCA reads a PEM file of CA certificates into a pool.
+// MaxCAFileSize is the largest CA file read; a system's whole CA bundle is
+// a few hundred KiB.
+const MaxCAFileSize = 4 << 20
+
+// LoadCA reads a PEM file of CA certificates into a pool. The file must be
+// a regular file of at most MaxCAFileSize.
 func LoadCA(path string) (*x509.CertPool, error) {
-	pem, err := os.ReadFile(path)
+	pem, err := smallfile.Read(path, MaxCAFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("cannot read the CA file: %w", err)
+		return nil, fmt.Errorf("cannot read the CA file %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+		return nil, fmt.Errorf("%s holds no PEM certificate", smallfile.Name(path))
 	}
 	return pool, nil
 }
@@ -198,7 +227,7 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 	}
 	key, err := c.key.Key()
 	if err != nil {
-		return fail(KindKey, 0, "cannot read the API key", err)
+		return fail(KindKey, 0, "no usable API key", err)
 	}
 	u := *c.base
 	u.Path += path
@@ -261,7 +290,7 @@ func decodeAnswer[T any](path string, status int, header http.Header, body []byt
 	}
 	if !isJSON(header.Get("Content-Type")) {
 		return fail(KindNotJSON, fmt.Sprintf(
-			"the answer is not JSON (Content-Type %q): the portal URL must be the portal root, e.g. https://portal.example.com, without /api/2.0",
+			"the answer is not JSON (Content-Type %q): the portal URL must be the portal root, e.g. https://portal.example.com, not a page of the web client",
 			mediaType(header.Get("Content-Type"))), nil)
 	}
 	var env envelope[T]

@@ -194,8 +194,8 @@ func TestBackupScheduleFailures(t *testing.T) {
 		{name: "502 html", override: docspacetest.BadGatewayHTML(), kind: KindServerError, status: 502, contains: []string{"HTTP 502"}, absent: []string{"<html"}},
 		{name: "503 html", override: docspacetest.ServiceUnavailableHTML(), kind: KindServerError, status: 503, contains: []string{"HTTP 503"}},
 		{name: "200 html", override: docspacetest.HTMLPage(), kind: KindNotJSON, status: 200, contains: []string{`"text/html"`, "portal root"}, absent: []string{"DOCTYPE"}},
-		{name: "wrong base path gets html", setup: func(_ *docspacetest.Portal, c *Config) { c.URL += "/api/2.0" },
-			kind: KindNotFound, status: 404},
+		{name: "wrong base path gets html", setup: func(_ *docspacetest.Portal, c *Config) { c.URL += "/docspace" },
+			kind: KindNotJSON, status: 200, contains: []string{"must be the portal root", "not a page of the web client"}},
 		{name: "redirect", override: docspacetest.Redirect(redirectTarget.URL + "/login?token=abc"), kind: KindRedirect, status: 301,
 			contains: []string{"redirect to " + redirectTarget.URL, "not followed"}, absent: []string{"token=abc"}},
 		{name: "malformed", override: docspacetest.Malformed(), kind: KindMalformed, status: 200, contains: []string{"invalid JSON"}},
@@ -309,6 +309,13 @@ func TestNewRejectsBadSettings(t *testing.T) {
 		{"no host", Config{URL: "https://", Key: StaticKey("k")}, "no host"},
 		{"user info", Config{URL: "https://admin:hunter2@portal.example.com", Key: StaticKey("k")}, "user name or password"},
 		{"query", Config{URL: "https://portal.example.com/?a=b", Key: StaticKey("k")}, "query"},
+		{"host and port without scheme", Config{URL: "127.0.0.1:8443", Key: StaticKey("k")}, "must start with https:// (or http://), e.g. https://portal.example.com"},
+		{"host name and port without scheme", Config{URL: "portal.example.com:8443", Key: StaticKey("k")}, "must start with https:// (or http://), e.g. https://portal.example.com"},
+		{"API path", Config{URL: "https://portal.example.com/api/2.0", Key: StaticKey("k")}, "drop /api/2.0: give the portal root"},
+		{"API path below a prefix", Config{URL: "https://example.com/docspace/API/2.0/", Key: StaticKey("k")}, "drop /api/2.0: give the portal root"},
+		{"web client page", Config{URL: "https://portal.example.com/rooms/shared", Key: StaticKey("k")},
+			"is a page of the DocSpace web client (/rooms/...), not the portal root: give the address up to the host name, e.g. https://portal.example.com"},
+		{"web client settings", Config{URL: "https://portal.example.com/portal-settings/backup/auto-backup", Key: StaticKey("k")}, "is a page of the DocSpace web client (/portal-settings/...)"},
 		{"no key", Config{URL: "https://portal.example.com"}, "no API key"},
 	}
 	for _, tt := range tests {
@@ -356,6 +363,11 @@ func TestAuthorizationHeader(t *testing.T) {
 		{"aBcD+/=token", "Bearer aBcD+/=token"},
 		{"Bearer abc", "Bearer abc"},
 		{"Basic dXNlcjpwYXNz", "Basic dXNlcjpwYXNz"},
+		// DocSpace compares the scheme case-sensitively.
+		{"bearer " + testKey, "Bearer " + testKey},
+		{"BEARER abc", "Bearer abc"},
+		{"basic dXNlcjpwYXNz", "Basic dXNlcjpwYXNz"},
+		{"Negotiate abc", "Negotiate abc"},
 	}
 	for _, tt := range tests {
 		if got := authorization(tt.key); got != tt.want {
@@ -379,7 +391,7 @@ func TestFileKeyRotation(t *testing.T) {
 	if err := os.WriteFile(path, []byte("  sk-old\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	key, err := NewFileKey(path)
+	key, err := NewFileKey(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,9 +426,9 @@ func TestNewFileKeyErrors(t *testing.T) {
 	for path, want := range map[string]string{
 		filepath.Join(dir, "missing"): "no such file",
 		empty:                         "is empty",
-		dir:                           "is a directory",
+		dir:                           "is a folder, not a regular file",
 	} {
-		if _, err := NewFileKey(path); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := NewFileKey(path, nil); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("NewFileKey(%s) = %v, want %q", path, err, want)
 		}
 	}

@@ -1,13 +1,21 @@
 package client
 
 import (
-	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
+
+// MaxKeyFileSize is the largest API key file read. An API key is 67 bytes,
+// a personal access token a few hundred.
+const MaxKeyFileSize = 4 << 10
+
+// rewriteGrace is how long a key file that reads empty or cut short is
+// taken for one being rewritten in place, and the last good key is used.
+const rewriteGrace = time.Second
 
 // KeySource yields the credential sent to DocSpace: an API key (sk-...) or a
 // personal access token. Implementations must be safe for concurrent use.
@@ -19,74 +27,164 @@ type KeySource interface {
 // environment variable.
 type StaticKey string
 
-// Key returns the key with surrounding white space removed.
+// Key returns the key with surrounding white space removed, checked as
+// ParseKey does.
 func (k StaticKey) Key() (string, error) {
-	key := strings.TrimSpace(string(k))
-	if key == "" {
-		return "", errors.New("the API key is empty")
+	return parseKey("the API key", string(k))
+}
+
+// ParseKey returns the key or token held in raw, the content of a key file
+// or variable: white space around it and a leading UTF-8 byte order mark
+// (Windows Notepad writes one) are removed. It refuses what DocSpace would
+// reject with a 401 or what cannot be sent in an HTTP header: an empty
+// value, several lines, quotes, control or non-ASCII characters, a space
+// that does not follow a scheme such as "Bearer". Its errors start with
+// subject (e.g. "the API key file /etc/key") and give a position, never the
+// key.
+func ParseKey(subject string, raw []byte) (string, error) {
+	return parseKey(subject, string(raw))
+}
+
+func parseKey(subject, raw string) (string, error) {
+	key := trimKey(raw)
+	start := strings.Index(raw, key) // bytes before the key
+	switch {
+	case key == "":
+		return "", fmt.Errorf("%s is empty: put the DocSpace API key (sk-...) or token in it", subject)
+	case lines(key) > 1:
+		return "", fmt.Errorf("%s holds %d lines; keep one key", subject, lines(key))
+	case isQuote(key[0]) || isQuote(key[len(key)-1]):
+		return "", fmt.Errorf("%s is in quotes: write the key without quotes", subject)
+	}
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; {
+		case c < ' ' || c == 0x7f:
+			return "", fmt.Errorf("%s has a control character at byte %d, which cannot be sent in an HTTP header: keep only the key", subject, start+i+1)
+		case c >= 0x80:
+			return "", fmt.Errorf("%s has a non-ASCII character at byte %d (a typographic quote or a non-breaking space?), which DocSpace never accepts: keep only the key", subject, start+i+1)
+		}
+	}
+	if scheme, rest, ok := strings.Cut(key, " "); ok && (!isScheme(scheme) || strings.Contains(rest, " ")) {
+		at := len(scheme)
+		if isScheme(scheme) {
+			at += 1 + strings.Index(rest, " ")
+		}
+		return "", fmt.Errorf("%s has a space at byte %d: keep only the key, or a scheme and the key (Bearer sk-...)", subject, start+at+1)
 	}
 	return key, nil
 }
 
-// FileKey reads the key from a file and reads it again whenever the file's
-// modification time or size changes, so a rotated key (a rewritten file, or a
-// Kubernetes secret whose symlink is swapped) works without a restart.
+// trimKey removes white space and a leading byte order mark around raw.
+func trimKey(raw string) string {
+	return strings.TrimSpace(strings.TrimPrefix(raw, "\uFEFF"))
+}
+
+func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
+
+// lines counts the lines of s that are not blank.
+func lines(s string) int {
+	if !strings.ContainsAny(s, "\r\n") {
+		return 1
+	}
+	n := 0
+	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+		if strings.TrimSpace(l) != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// FileKey reads the key from a file for every call, so that a rotated key
+// (a rewritten file, or a Kubernetes secret whose symlink is swapped) is
+// used at once, however it was written. A file rewritten in place is empty
+// for a moment, or holds part of the new key: a read that finds the file
+// empty, or holding a beginning of the last good key, uses that key
+// instead, for rewriteGrace; a file that stays so is an error.
 type FileKey struct {
 	path string
+	// subject names the file in messages.
+	subject string
+	// kept, when set, is told each time the last good key is used
+	// because the file read empty or cut short.
+	kept func(reason string)
+	now  func() time.Time
 
-	mu      sync.Mutex
-	modTime time.Time
-	size    int64
-	key     string
+	mu        sync.Mutex
+	key       string    // the last good key
+	shortFrom time.Time // when the file was first read empty or cut short; zero when it was not
 }
 
 // NewFileKey returns a FileKey for path and reads it once, so that a missing,
-// unreadable or empty file is reported at start.
-func NewFileKey(path string) (*FileKey, error) {
-	f := &FileKey{path: path}
+// unreadable, empty or malformed file is reported at start. kept, when not
+// nil, is called with a reason whenever a call uses the last good key
+// because the file was found empty or cut short (a rewrite in progress).
+func NewFileKey(path string, kept func(reason string)) (*FileKey, error) {
+	f := &FileKey{path: path, subject: "the API key file " + smallfile.Name(path), kept: kept, now: time.Now}
 	if _, err := f.Key(); err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-// Key returns the current key, reading the file again if it changed.
+// Key reads the file and returns its key. The file is refused when it is
+// not a regular file or larger than MaxKeyFileSize.
 func (f *FileKey) Key() (string, error) {
-	st, err := os.Stat(f.path)
+	b, err := smallfile.Read(f.path, MaxKeyFileSize)
 	if err != nil {
-		return "", fmt.Errorf("cannot read the API key file: %w", err)
+		return "", fmt.Errorf("cannot read the API key file %w", err)
 	}
+	raw := string(b)
+	key, err := parseKey(f.subject, raw)
+
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.key != "" && st.ModTime().Equal(f.modTime) && st.Size() == f.size {
-		return f.key, nil
+	if read := trimKey(raw); f.key != "" && len(read) < len(f.key) && strings.HasPrefix(f.key, read) {
+		// Empty or cut short: the file is being rewritten in place.
+		now := f.now()
+		if f.shortFrom.IsZero() {
+			f.shortFrom = now
+		}
+		if now.Sub(f.shortFrom) < rewriteGrace {
+			if f.kept != nil {
+				f.kept("the API key file read empty or cut short, as while it is rewritten; this call uses the last good key")
+			}
+			return f.key, nil
+		}
+		if err == nil {
+			err = fmt.Errorf("%s holds only the beginning of the previous key: write the whole key", f.subject)
+		}
 	}
-	b, err := os.ReadFile(f.path)
 	if err != nil {
-		return "", fmt.Errorf("cannot read the API key file: %w", err)
+		return "", err
 	}
-	key := strings.TrimSpace(string(b))
-	if key == "" {
-		return "", fmt.Errorf("the API key file %s is empty: put the DocSpace API key (sk-...) or token in it", f.path)
-	}
-	f.key, f.modTime, f.size = key, st.ModTime(), st.Size()
+	f.key, f.shortFrom = key, time.Time{}
 	return key, nil
 }
 
 // authorization returns the Authorization header value for key: the key with
 // "Bearer " in front (DocSpace requires it for API keys and accepts it for
 // tokens), or the key as given when it already starts with a scheme such as
-// "Bearer " or "Basic ".
+// "Bearer " or "Basic ". DocSpace compares the schemes Bearer and Basic
+// case-sensitively, so they are sent in that case whatever the key file says.
 func authorization(key string) string {
-	if scheme, rest, ok := strings.Cut(key, " "); ok && rest != "" && isToken(scheme) {
-		return key
+	scheme, rest, ok := strings.Cut(key, " ")
+	if !ok || rest == "" || !isScheme(scheme) {
+		return "Bearer " + key
 	}
-	return "Bearer " + key
+	for _, canonical := range []string{"Bearer", "Basic"} {
+		if strings.EqualFold(scheme, canonical) {
+			return canonical + " " + rest
+		}
+	}
+	return key
 }
 
-func isToken(s string) bool {
+// isScheme tells whether s can be an HTTP authentication scheme: letters
+// only, as every scheme in use is. A key or token never is one.
+func isScheme(s string) bool {
 	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.') {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
 			return false
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -33,6 +34,9 @@ type Options struct {
 	HistoryInterval time.Duration
 	// HistoryTimeout bounds one call of the stored-backup history.
 	HistoryTimeout time.Duration
+	// Logger, when set, gets the debug line of a call that used the last
+	// good key because the key file was being rewritten.
+	Logger *slog.Logger
 }
 
 // Target is one configured DocSpace portal, ready to be scraped: its
@@ -65,17 +69,23 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 	)
 	switch {
 	case p.APIKeyFile != "":
-		k, err := client.NewFileKey(p.APIKeyFile)
+		var kept func(string)
+		if o.Logger != nil {
+			kept = func(reason string) { o.Logger.Debug(reason, "portal", p.Name, "configured_at", p.Source()) }
+		}
+		k, err := client.NewFileKey(p.APIKeyFile, kept)
 		if err != nil {
 			errs = append(errs, p.Errorf(config.FieldAPIKeyFile, "%w", err))
 		}
 		key = k
 	case p.APIKeyEnv != "":
-		k := client.StaticKey(os.Getenv(p.APIKeyEnv))
-		if _, err := k.Key(); err != nil {
+		v := os.Getenv(p.APIKeyEnv)
+		if strings.TrimSpace(v) == "" {
 			errs = append(errs, p.Errorf(config.FieldAPIKeyEnv, "the environment variable %s is unset or empty: put the API key in it", p.APIKeyEnv))
+		} else if _, err := client.ParseKey("the environment variable "+p.APIKeyEnv, []byte(v)); err != nil {
+			errs = append(errs, p.Errorf(config.FieldAPIKeyEnv, "%w", err))
 		}
-		key = k
+		key = client.StaticKey(v)
 	}
 	var roots *x509.CertPool
 	if p.TLS.CAFile != "" {

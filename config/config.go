@@ -8,7 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
+	"net"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -17,10 +17,12 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // timezone must work on hosts and images without a zoneinfo database
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
+	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
 
 // MaxTimeout is the longest timeout a portal may set.
@@ -46,9 +48,9 @@ type Portal struct {
 	Name string `yaml:"name"`
 	// URL is the portal root, e.g. https://portal.example.com.
 	URL string `yaml:"url"`
-	// APIKeyFile is a file holding the API key; it is read again when it
-	// changes. In the configuration file a relative path is relative to the
-	// file's folder. Exactly one of APIKeyFile and APIKeyEnv is set.
+	// APIKeyFile is a file holding the API key; it is read for every call
+	// to DocSpace. In the configuration file a relative path is relative
+	// to the file's folder. Exactly one of APIKeyFile and APIKeyEnv is set.
 	APIKeyFile string `yaml:"api_key_file"`
 	// APIKeyEnv is the name of an environment variable holding the API key.
 	APIKeyEnv string `yaml:"api_key_env"`
@@ -109,6 +111,9 @@ type origin struct {
 	lines map[string]int
 	// flags names each setting given by a flag or environment variable.
 	flags map[string]string
+	// typeErrors holds the keys of the entry whose values could not be
+	// decoded; they are reported as such and not checked again.
+	typeErrors map[string]bool
 }
 
 // FromFlags returns p as the portal given by the exporter's flags. names
@@ -183,39 +188,78 @@ var (
 
 // Check returns every problem of the portal's settings, each located with
 // Errorf. It reads no file: the key and CA files are read when the portal
-// is built.
+// is built. No message shows a value that looks like an API key.
 func (p *Portal) Check() error {
 	var errs []error
+	report := func(field, format string, a ...any) {
+		if !p.origin.typeError(field) {
+			errs = append(errs, p.Errorf(field, format, a...))
+		}
+	}
 	if p.URL == "" {
-		errs = append(errs, p.Errorf(FieldURL, "is missing: give the portal root, e.g. https://portal.example.com"))
+		report(FieldURL, "is missing: give the portal root, e.g. https://portal.example.com")
 	} else if _, err := client.ParseURL(p.URL); err != nil {
-		errs = append(errs, p.Errorf(FieldURL, "%w", err))
+		report(FieldURL, "%w", err)
 	}
 	switch {
 	case p.APIKeyFile != "" && p.APIKeyEnv != "":
-		errs = append(errs, p.Errorf(FieldAPIKeyFile, "and %s are both set: keep only one", p.Key(FieldAPIKeyEnv)))
+		report(FieldAPIKeyFile, "and %s are both set: keep only one", p.Key(FieldAPIKeyEnv))
 	case p.APIKeyFile != "":
 		if LooksLikeKey(p.APIKeyFile) {
-			errs = append(errs, p.Errorf(FieldAPIKeyFile, "this looks like an API key, not a file path: put the key in a file and give the file's path"))
+			report(FieldAPIKeyFile, "this looks like an API key, not a file path: put the key in a file and give the file's path")
 		}
 	case p.APIKeyEnv != "":
-		if !validEnvName.MatchString(p.APIKeyEnv) {
-			errs = append(errs, p.Errorf(FieldAPIKeyEnv, "must be the name of an environment variable holding the API key (letters, digits and _), not the key itself"))
+		if !validEnvName.MatchString(p.APIKeyEnv) || LooksLikeKey(p.APIKeyEnv) {
+			report(FieldAPIKeyEnv, "must be the name of an environment variable holding the API key (letters, digits and _), not the key itself")
 		}
-	default:
-		errs = append(errs, p.Errorf("", "no API key: give a file holding it (%s) or an environment variable holding it (%s)",
-			p.Key(FieldAPIKeyFile), p.Key(FieldAPIKeyEnv)))
+	case !p.origin.typeError(FieldAPIKeyFile) && !p.origin.typeError(FieldAPIKeyEnv) && !p.origin.typeError("api_key"):
+		report("", "no API key: give a file holding it (%s) or an environment variable holding it (%s)",
+			p.Key(FieldAPIKeyFile), p.Key(FieldAPIKeyEnv))
 	}
-	if _, err := p.Location(); err != nil {
-		errs = append(errs, p.Errorf(FieldTimezone, "%w", err))
+	if LooksLikeKey(p.TLS.CAFile) {
+		report(FieldCAFile, "this looks like an API key, not a file path: give the path of a PEM file of CA certificates")
+	}
+	if LooksLikeKey(p.Timezone) {
+		report(FieldTimezone, "this looks like an API key, not a time zone: use an IANA name such as Europe/Berlin or UTC")
+	} else if _, err := p.Location(); err != nil {
+		report(FieldTimezone, "%w", err)
 	}
 	if err := CheckTimeout(p.Timeout); err != nil && (p.Timeout != 0 || p.origin.has(FieldTimeout)) {
-		errs = append(errs, p.Errorf(FieldTimeout, "%w", err))
+		report(FieldTimeout, "%w", err)
 	}
 	if err := CheckHistoryInterval(p.HistoryInterval); err != nil {
-		errs = append(errs, p.Errorf(FieldHistoryInterval, "%w", err))
+		report(FieldHistoryInterval, "%w", err)
 	}
 	return errors.Join(errs...)
+}
+
+// Warnings returns what in the portal's settings works but is unsafe, each
+// located with Errorf: the key sent unencrypted, or certificates not
+// verified. The settings must have passed Check.
+func (p *Portal) Warnings() []error {
+	var warnings []error
+	if u, err := client.ParseURL(p.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
+		warnings = append(warnings, p.Errorf(FieldURL, "%s://%s is plain http: the API key is sent unencrypted over the network; use https://", u.Scheme, u.Host))
+	}
+	if p.TLS.InsecureSkipVerify {
+		warnings = append(warnings, p.Errorf(FieldInsecure, "the portal's certificate is not verified: anyone on the way can take the API key; give its CA file instead"))
+	}
+	return warnings
+}
+
+// isLoopback tells whether host names this machine: traffic to it never
+// leaves it.
+func isLoopback(host string) bool {
+	if ip := net.ParseIP(host); ip != nil {
+		return ip.IsLoopback()
+	}
+	host = strings.ToLower(strings.TrimSuffix(host, "."))
+	return host == "localhost" || strings.HasSuffix(host, ".localhost")
+}
+
+// typeError tells whether field's value could not be decoded.
+func (o *origin) typeError(field string) bool {
+	return o != nil && o.typeErrors[field]
 }
 
 // has tells whether field is written in the portal's entry of the file.
@@ -253,14 +297,25 @@ func CheckHistoryInterval(d time.Duration) error {
 	return nil
 }
 
-// LooksLikeKey tells whether s, given as a file path or a variable name,
-// looks like an API key or token pasted in by mistake.
+// LooksLikeKey tells whether s, given as a file path, a name or another
+// setting, looks like an API key or token pasted in by mistake, and so must
+// not be shown in a message: a word of it starts like a key (sk-abcde),
+// holds sk- and hex digits, or is long without a '/' or '.'.
 func LooksLikeKey(s string) bool {
-	if strings.HasPrefix(s, "sk-") || strings.ContainsAny(s, " \t") {
-		return true
+	for _, w := range strings.Fields(s) {
+		if keyStart.MatchString(w) || apiKeyIn.MatchString(w) || len(w) >= 32 && !strings.ContainsAny(w, "/.") {
+			return true
+		}
 	}
-	return len(s) >= 32 && !strings.ContainsAny(s, "/.")
+	return false
 }
+
+var (
+	// keyStart matches a word that starts like an API key.
+	keyStart = regexp.MustCompile(`^sk-[0-9A-Za-z]{5}`)
+	// apiKeyIn finds an API key (sk- and hex digits) inside a longer text.
+	apiKeyIn = regexp.MustCompile(`sk-[0-9A-Fa-f]{16}`)
+)
 
 // Location returns the portal's time zone, or nil when timezone is unset.
 func (p *Portal) Location() (*time.Location, error) {
@@ -274,44 +329,65 @@ func (p *Portal) Location() (*time.Location, error) {
 	return loc, nil
 }
 
+// MaxFileSize is the largest configuration file read: a few hundred bytes
+// per portal.
+const MaxFileSize = 4 << 20
+
 // Load reads and checks the configuration file at path. Its errors name the
-// file and the line to fix.
+// file and the line to fix. The file must be a regular file of at most
+// MaxFileSize.
 func Load(path string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	if LooksLikeKey(path) {
+		return nil, errors.New("configuration file: this looks like an API key, not a file path")
+	}
+	data, err := smallfile.Read(path, MaxFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("configuration file: %w", err)
+		return nil, fmt.Errorf("cannot read the configuration file %w", err)
 	}
 	return Parse(data, path)
 }
 
 // Parse checks a configuration given as YAML. source names it in messages,
 // usually the file's path; relative file paths in it are taken relative to
-// source's folder. Every problem found is reported, each as
+// source's folder. Every problem found is reported at once, each as
 // "source:line: ..." and, inside a portal, with the portal's name. Parse
 // reads no file and no environment variable.
 func Parse(data []byte, source string) (*Config, error) {
+	name := smallfile.Name(source)
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, yamlError(source, err)
+		return nil, yamlError(name, data, err)
 	}
 	if len(root.Content) == 0 {
-		return nil, fmt.Errorf("%s: the file is empty: list the DocSpace portals under the key portals", source)
+		return nil, fmt.Errorf("%s: the file is empty: list the DocSpace portals under the key portals", name)
 	}
-	l := newLayout(source, &root)
+	l := newLayout(name, &root)
 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	var cfg Config
+	var (
+		cfg  Config
+		errs []error
+	)
 	if err := dec.Decode(&cfg); err != nil {
-		return nil, l.decodeError(err)
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, yamlError(name, data, err)
+		}
+		// The decoder went on after each of these: check the rest too.
+		for _, msg := range te.Errors {
+			errs = append(errs, l.typeError(msg))
+		}
 	}
 	if err := dec.Decode(new(yaml.Node)); err == nil {
-		return nil, fmt.Errorf("%s: has more than one YAML document (---): keep a single one", source)
+		errs = append(errs, fmt.Errorf("%s: has more than one YAML document (---): keep a single one", name))
 	} else if !errors.Is(err, io.EOF) {
-		return nil, yamlError(source, err)
+		errs = append(errs, yamlError(name, data, err))
 	}
-
-	if err := l.validate(&cfg); err != nil {
+	if len(errs) == 0 || len(cfg.Portals) > 0 {
+		errs = append(errs, l.validate(&cfg))
+	}
+	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
 	dir := filepath.Dir(source)
@@ -350,6 +426,9 @@ type layout struct {
 	portalsLine  int        // line of the portals key; 0 when absent
 	portalsEnd   int        // line of the next top-level key; 0 when none
 	portalsLines []portalLines
+	// decoded holds, for each portal decoded, the index of its entry in
+	// portalsLines: the decoder leaves out entries that are no mapping.
+	decoded []int
 }
 
 // portalLines holds the lines of one portal in the file.
@@ -357,6 +436,8 @@ type portalLines struct {
 	line int            // the portal's first line
 	name string         // its name, as written
 	keys map[string]int // line of each key; "tls.ca_file" for nested keys
+	// typeErrors holds the keys whose values could not be decoded.
+	typeErrors map[string]bool
 }
 
 func newLayout(source string, root *yaml.Node) *layout {
@@ -377,8 +458,12 @@ func newLayout(source string, root *yaml.Node) *layout {
 			continue
 		}
 		for _, item := range v.Content {
-			p := portalLines{line: item.Line, keys: map[string]int{}}
+			p := portalLines{line: item.Line, keys: map[string]int{}, typeErrors: map[string]bool{}}
+			if decodes(item) {
+				l.decoded = append(l.decoded, len(l.portalsLines))
+			}
 			keyLines(item, "", p.keys)
+			markTypeErrors(item, reflect.TypeFor[Portal](), "", p.typeErrors)
 			if item.Kind == yaml.MappingNode {
 				for j := 0; j+1 < len(item.Content); j += 2 {
 					if item.Content[j].Value == "name" && p.name == "" {
@@ -390,6 +475,15 @@ func newLayout(source string, root *yaml.Node) *layout {
 		}
 	}
 	return l
+}
+
+// decodes tells whether the decoder makes a portal of the entry n: a
+// mapping or an alias of one.
+func decodes(n *yaml.Node) bool {
+	if n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	return n.Kind == yaml.MappingNode
 }
 
 // keyLines records the line of every key of the mapping n in lines, nested
@@ -405,29 +499,50 @@ func keyLines(n *yaml.Node, prefix string, lines map[string]int) {
 	}
 }
 
+// markTypeErrors records in bad the keys of the mapping n that are unknown or
+// whose values cannot be decoded into the fields of the struct type t,
+// nested keys as "parent.key".
+func markTypeErrors(n *yaml.Node, t reflect.Type, prefix string, bad map[string]bool) {
+	if n.Kind != yaml.MappingNode {
+		return
+	}
+	fields := map[string]reflect.Type{}
+	for i := range t.NumField() {
+		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" {
+			fields[name] = t.Field(i).Type
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		key, value := n.Content[i].Value, n.Content[i+1]
+		typ, ok := fields[key]
+		switch {
+		case !ok || value.Decode(reflect.New(typ).Interface()) != nil:
+			bad[prefix+key] = true
+		case typ.Kind() == reflect.Struct && typ.PkgPath() == t.PkgPath():
+			markTypeErrors(value, typ, prefix+key+".", bad)
+		}
+	}
+}
+
 // portalLabel names the i-th portal in messages: by its name when that is a
 // valid one, else by its position.
 func portalLabel(i int, name string) string {
-	if validName.MatchString(name) {
+	if validName.MatchString(name) && !LooksLikeKey(name) {
 		return fmt.Sprintf("portal %q", name)
 	}
 	return fmt.Sprintf("portal #%d", i+1)
 }
 
-// portalAt returns the label of the portal written around line, or "".
-func (l *layout) portalAt(line int) string {
+// portalAt returns the index of the portal written around line, or -1.
+func (l *layout) portalAt(line int) int {
 	if l.portalsEnd != 0 && line >= l.portalsEnd {
-		return ""
+		return -1
 	}
-	i := sort.Search(len(l.portalsLines), func(i int) bool { return l.portalsLines[i].line > line }) - 1
-	if i < 0 {
-		return ""
-	}
-	return portalLabel(i, l.portalsLines[i].name)
+	return sort.Search(len(l.portalsLines), func(i int) bool { return l.portalsLines[i].line > line }) - 1
 }
 
 // validate locates each portal in the file and returns every problem of
-// the configuration.
+// the configuration, except those of values that could not be decoded.
 func (l *layout) validate(cfg *Config) error {
 	if len(cfg.Portals) == 0 {
 		if l.portalsLine == 0 {
@@ -441,8 +556,11 @@ func (l *layout) validate(cfg *Config) error {
 		p := &cfg.Portals[i]
 		p.origin = l.origin(i, p.Name)
 		switch first, dup := seen[p.Name]; {
+		case p.origin.typeError(FieldName):
 		case p.Name == "":
 			errs = append(errs, p.Errorf(FieldName, "is missing: give each portal a short name such as main; it selects the portal in /probe?target=<name>"))
+		case LooksLikeKey(p.Name):
+			errs = append(errs, p.Errorf(FieldName, "this looks like an API key, not a name: give the portal a short name such as main, and the key in api_key_file or api_key_env"))
 		case !validName.MatchString(p.Name):
 			errs = append(errs, p.Errorf(FieldName, "%q is not allowed: use letters, digits, '.', '_' and '-', starting with a letter or digit (the portal's address goes in url)", p.Name))
 		case dup:
@@ -460,13 +578,15 @@ func (l *layout) validate(cfg *Config) error {
 	return errors.Join(errs...)
 }
 
-// origin returns where the i-th portal, called name, is in the file.
+// origin returns where the i-th portal decoded, called name, is in the
+// file.
 func (l *layout) origin(i int, name string) *origin {
-	o := &origin{file: l.source, label: portalLabel(i, name), line: max(l.portalsLine, l.top.Line), lines: map[string]int{}}
-	if i < len(l.portalsLines) { // else the portals come from an alias or a merge key
-		o.line, o.lines = l.portalsLines[i].line, l.portalsLines[i].keys
+	if i >= len(l.decoded) { // the portals come from an alias or a merge key
+		return &origin{file: l.source, label: portalLabel(i, name), line: max(l.portalsLine, l.top.Line), lines: map[string]int{}}
 	}
-	return o
+	j := l.decoded[i]
+	pl := l.portalsLines[j]
+	return &origin{file: l.source, label: portalLabel(j, name), line: pl.line, lines: pl.keys, typeErrors: pl.typeErrors}
 }
 
 var (
@@ -476,30 +596,71 @@ var (
 	duplicateKey = regexp.MustCompile(`^line \d+: mapping key (".*") already defined at line (\d+)$`)
 )
 
-// yamlError rewrites a YAML syntax error as "source:line: ...". The YAML
-// parser often names the line where the enclosing block starts, so the
-// message says the mistake may be below it.
-func yamlError(source string, err error) error {
+// yamlError rewrites a YAML syntax error of data as "source:line: ...".
+// The YAML parser names the line where the enclosing block starts, which
+// can be far above the mistake: the line is found by parsing ever longer
+// beginnings of data until one fails the same way.
+func yamlError(source string, data []byte, err error) error {
 	msg := err.Error()
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("%s:%s: invalid YAML (on this line or below): %s", source, m[1], m[2])
+	m := yamlLine.FindStringSubmatch(msg)
+	if m == nil {
+		if strings.Contains(msg, "UTF-8") {
+			if line, col, ok := notUTF8(data); ok {
+				return fmt.Errorf("%s:%d: the file is not UTF-8 text: an invalid byte at column %d; save it as UTF-8", source, line, col)
+			}
+		}
+		return fmt.Errorf("%s: invalid YAML: %s", source, strings.TrimPrefix(msg, "yaml: "))
 	}
-	return fmt.Errorf("%s: invalid YAML: %s", source, strings.TrimPrefix(msg, "yaml: "))
+	block, _ := strconv.Atoi(m[1])
+	if line := failingLine(data, msg); line > block {
+		return fmt.Errorf("%s:%d: invalid YAML: %s (in the block that starts at line %d)", source, line, m[2], block)
+	}
+	return fmt.Errorf("%s:%d: invalid YAML: %s", source, block, m[2])
 }
 
-// decodeError rewrites the errors of the strict decoding: unknown keys get
-// the list of known ones, and values of the wrong type are described
-// without quoting them.
-func (l *layout) decodeError(err error) error {
-	var te *yaml.TypeError
-	if !errors.As(err, &te) {
-		return yamlError(l.source, err)
+// failingLine returns the number of the first line of data at which it
+// fails to parse with the error message msg, where the mistake is; 0 when
+// it cannot tell.
+func failingLine(data []byte, msg string) int {
+	lines := bytes.SplitAfter(data, []byte("\n"))
+	fails := func(n int) bool {
+		dec := yaml.NewDecoder(bytes.NewReader(bytes.Join(lines[:n], nil)))
+		for {
+			var doc yaml.Node
+			if err := dec.Decode(&doc); err != nil {
+				return !errors.Is(err, io.EOF) && err.Error() == msg
+			}
+		}
 	}
-	errs := make([]error, 0, len(te.Errors))
-	for _, msg := range te.Errors {
-		errs = append(errs, l.typeError(msg))
+	lo, hi := 1, len(lines)
+	if !fails(hi) {
+		return 0
 	}
-	return errors.Join(errs...)
+	for lo < hi {
+		if mid := (lo + hi) / 2; fails(mid) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return lo
+}
+
+// notUTF8 returns the line and column (in bytes, from 1) of the first byte
+// of data that is not UTF-8.
+func notUTF8(data []byte) (line, col int, ok bool) {
+	line, start := 1, 0
+	for i := 0; i < len(data); {
+		r, size := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			return line, i - start + 1, true
+		case r == '\n':
+			line, start = line+1, i+1
+		}
+		i += size
+	}
+	return 0, 0, false
 }
 
 // keysOf describes where each decoded type sits in the file.
@@ -543,14 +704,17 @@ func (l *layout) typeError(msg string) error {
 	}
 	line, _ := strconv.Atoi(m[1])
 	where := l.source + ":" + m[1] + ": "
-	if label := l.portalAt(line); label != "" {
-		where += label + ": "
+	if i := l.portalAt(line); i >= 0 {
+		where += portalLabel(i, l.portalsLines[i].name) + ": "
 	}
 
 	if f := unknownField.FindStringSubmatch(msg); f != nil {
 		key, typ := f[2], f[3]
 		if key == "api_key" {
 			return fmt.Errorf("%sapi_key is not supported: the API key is never written in the configuration file; put it in a file and give its path in api_key_file, or in an environment variable and give its name in api_key_env", where)
+		}
+		if LooksLikeKey(key) {
+			return fmt.Errorf("%sunknown key that looks like an API key (not shown): remove it; the API key is never written in the configuration file", where)
 		}
 		k, ok := keysOf[typ]
 		if !ok {
@@ -571,7 +735,13 @@ func (l *layout) typeError(msg string) error {
 		return fmt.Errorf("%sexpected %s here, not %s", where, want, got)
 	}
 	if d := duplicateKey.FindStringSubmatch(msg); d != nil {
+		if LooksLikeKey(d[1]) {
+			return fmt.Errorf("%sa key that looks like an API key (not shown) is given twice (first at line %s): remove it", where, d[2])
+		}
 		return fmt.Errorf("%skey %s is given twice (first at line %s): keep one", where, d[1], d[2])
+	}
+	if LooksLikeKey(m[2]) {
+		return fmt.Errorf("%sinvalid value (not shown: it looks like an API key)", where)
 	}
 	return fmt.Errorf("%s%s", where, m[2])
 }

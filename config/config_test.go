@@ -3,12 +3,14 @@ package config
 import (
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -247,10 +249,11 @@ func TestParseBad(t *testing.T) {
 	}{
 		{"empty file", "", []string{"cfg.yml: the file is empty"}},
 		{"only a comment", "# nothing\n", []string{"cfg.yml: the file is empty"}},
-		// The YAML parser names the line where the enclosing block starts.
-		{"syntax error", "portals:\n  - name: main\n    url: [https://x\n", []string{"cfg.yml:2: invalid YAML (on this line or below): did not find expected ',' or ']'"}},
-		{"tab indentation", "portals:\n  - name: main\n\turl: x\n", []string{"cfg.yml:2: invalid YAML (on this line or below): found a tab character"}},
-		{"bad token", "portals:\n  - name: main\n    url: @x\n", []string{"cfg.yml:3: invalid YAML (on this line or below): found character that cannot start any token"}},
+		// The YAML parser names the line where the enclosing block starts;
+		// the message names the line of the mistake.
+		{"syntax error", "portals:\n  - name: main\n    url: [https://x\n", []string{"cfg.yml:3: invalid YAML: did not find expected ',' or ']' (in the block that starts at line 2)"}},
+		{"tab indentation", "portals:\n  - name: main\n\turl: x\n", []string{"cfg.yml:3: invalid YAML: found a tab character that violates indentation (in the block that starts at line 2)"}},
+		{"bad token", "portals:\n  - name: main\n    url: @x\n", []string{"cfg.yml:3: invalid YAML: found character that cannot start any token"}},
 		{"two documents", portal(name, url, key) + "---\nportals: []\n", []string{"cfg.yml: has more than one YAML document"}},
 		{"not a mapping", "- main\n", []string{"cfg.yml:1: expected a mapping with a portals: list here, not a list"}},
 		{"portals not a list", "portals:\n  name: main\n", []string{`cfg.yml:2: expected a list with one entry per portal, each starting with "- name:" here, not a mapping`}},
@@ -383,5 +386,191 @@ func TestParseBad(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A file's type errors (values that cannot be decoded) and the problems of
+// its settings are reported together, each once.
+func TestParseReportsEverythingAtOnce(t *testing.T) {
+	const file = `portals:
+  - name: a
+    timeout: soon
+    dump: maybe
+    url: ftp://x
+    api_key: ` + inlineSecret + `
+  - name: b
+    surprise: 1
+  - {name: c, timeout: x, url: 'https://x', api_key_env: X}
+  - main
+  - name: d
+    tls: [a]
+    url: https://x/api/2.0
+    api_key_env: X
+`
+	_, err := Parse([]byte(file), "cfg.yml")
+	want := strings.Join([]string{
+		`cfg.yml:3: portal "a": expected a duration such as 15s or 1m here, not a string`,
+		`cfg.yml:4: portal "a": expected true or false here, not a string`,
+		`cfg.yml:6: portal "a": api_key is not supported: the API key is never written in the configuration file; put it in a file and give its path in api_key_file, or in an environment variable and give its name in api_key_env`,
+		`cfg.yml:8: portal "b": unknown key "surprise" in a portal; the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls, history_interval`,
+		`cfg.yml:9: portal "c": expected a duration such as 15s or 1m here, not a string`,
+		`cfg.yml:10: portal #4: expected a mapping of keys such as name: and url: here, not a string`,
+		`cfg.yml:12: portal "d": expected a mapping with ca_file: and insecure_skip_verify: here, not a list`,
+		`cfg.yml:5: portal "a": url: must start with https:// (or http://), e.g. https://portal.example.com`,
+		`cfg.yml:7: portal "b": url: is missing: give the portal root, e.g. https://portal.example.com`,
+		`cfg.yml:7: portal "b": no API key: give a file holding it (api_key_file) or an environment variable holding it (api_key_env)`,
+		`cfg.yml:13: portal "d": url: drop /api/2.0: give the portal root, e.g. https://portal.example.com; the API paths are added to it`,
+	}, "\n")
+	if err == nil || err.Error() != want {
+		t.Errorf("got\n%v\nwant\n%s", err, want)
+	}
+}
+
+// The line of a YAML mistake is the line to fix, not the line where the
+// block around it starts; bytes that are not UTF-8 are located too.
+func TestParseErrorLines(t *testing.T) {
+	var many strings.Builder
+	many.WriteString("portals:\n")
+	for i := range 20 {
+		fmt.Fprintf(&many, "  - name: p%d\n    url: https://p%d.example.com\n    api_key_env: KEY\n", i, i)
+	}
+	many.WriteString("  - name: last\n    url: https://last.example.com\n   api_key_env: KEY\n")
+	tests := []struct{ yaml, want string }{
+		{"portals:\n  - name: a\n    url: https://x\n   api_key_file: y\n",
+			"cfg.yml:4: invalid YAML: did not find expected '-' indicator (in the block that starts at line 1)"},
+		{many.String(), "cfg.yml:64: invalid YAML: did not find expected '-' indicator (in the block that starts at line 1)"},
+		{"portals:\n  - name: a\n    url: https://x\n    api_key_file: k\xffey\n",
+			"cfg.yml:4: the file is not UTF-8 text: an invalid byte at column 20; save it as UTF-8"},
+		{"portals:\n  - name: caf\xc3\xa9\n    url: https://x\n    api_key_env: \xc3\n",
+			"cfg.yml:4: the file is not UTF-8 text: an invalid byte at column 18; save it as UTF-8"},
+		{"portals:\n  - name: a\n    url: \"https://x\n", "cfg.yml:3: invalid YAML: found unexpected end of stream"},
+	}
+	for _, tt := range tests {
+		if _, err := Parse([]byte(tt.yaml), "cfg.yml"); err == nil || err.Error() != tt.want {
+			t.Errorf("Parse(%q):\n got %v\nwant %s", tt.yaml, err, tt.want)
+		}
+	}
+}
+
+// Whatever setting an API key is pasted into, no message shows it.
+func TestParseNeverShowsAKey(t *testing.T) {
+	const key = "sk-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	tests := []struct{ yaml, want string }{
+		{"portals:\n  - name: " + key + "\n    url: https://x\n    api_key_env: X\n",
+			`cfg.yml:2: portal #1: name: this looks like an API key, not a name`},
+		{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    " + key + ": 1\n",
+			`cfg.yml:5: portal "a": unknown key that looks like an API key (not shown)`},
+		{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    " + key + ": 1\n    " + key + ": 2\n",
+			`cfg.yml:6: portal "a": a key that looks like an API key (not shown) is given twice (first at line 5)`},
+		{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    timezone: " + key + "\n",
+			`cfg.yml:5: portal "a": timezone: this looks like an API key, not a time zone`},
+		{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    tls: {ca_file: " + key + "}\n",
+			`cfg.yml:5: portal "a": tls.ca_file: this looks like an API key, not a file path`},
+		{"portals:\n  - name: a\n    url: https://x\n    api_key_file: /etc/docspace/" + key + "\n",
+			`cfg.yml:4: portal "a": api_key_file: this looks like an API key, not a file path`},
+		{"portals:\n  - name: a\n    url: https://x\n    api_key_env: " + strings.ToUpper(key[3:]) + "\n",
+			`cfg.yml:4: portal "a": api_key_env: must be the name of an environment variable holding the API key`},
+		{"portals:\n  - name: a\n    url: https://" + key + "@portal.example.com\n    api_key_env: X\n",
+			`cfg.yml:3: portal "a": url: must not contain a user name or password`},
+		{"portals:\n  - name: a\n    url: https://portal.example.com/?key=" + key + "\n    api_key_env: X\n",
+			`cfg.yml:3: portal "a": url: must not have a query or fragment`},
+	}
+	for _, tt := range tests {
+		_, err := Parse([]byte(tt.yaml), "cfg.yml")
+		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("got %v\nwant %s...", err, tt.want)
+		}
+		if err != nil && (strings.Contains(err.Error(), key[3:19]) || strings.Contains(err.Error(), strings.ToUpper(key[3:19]))) {
+			t.Errorf("the message shows the key: %v", err)
+		}
+	}
+}
+
+func TestLooksLikeKey(t *testing.T) {
+	const key = "sk-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	for s, want := range map[string]bool{
+		key:                                true,
+		"sk-short":                         true,
+		"Bearer " + key:                    true,
+		"/etc/docspace/" + key:             true,
+		"./" + key + ".key":                true,
+		"ABCDEF0123456789ABCDEF0123456789": true,
+		"/etc/docspace_exporter/api-key":   false,
+		"/etc/My Keys/api-key":             false,
+		"/etc/docspace/desk-key":           false,
+		"DOCSPACE_API_KEY":                 false,
+		"Europe/Berlin":                    false,
+		"":                                 false,
+	} {
+		if got := LooksLikeKey(s); got != want {
+			t.Errorf("LooksLikeKey(%q) = %v, want %v", s, got, want)
+		}
+	}
+}
+
+// Warnings name the portal and what is unsafe, never the key.
+func TestWarnings(t *testing.T) {
+	cfg, err := Parse([]byte(`portals:
+  - {name: plain, url: 'http://portal.example.com:8080/docspace', api_key_env: X}
+  - {name: local, url: 'http://127.0.0.1:8080', api_key_env: X}
+  - {name: local6, url: 'http://[::1]', api_key_env: X}
+  - {name: localhost, url: 'http://localhost:8080', api_key_env: X}
+  - {name: tls, url: 'https://portal.example.com', api_key_env: X}
+  - {name: insecure, url: 'https://portal.example.com', api_key_env: X, tls: {insecure_skip_verify: true}}
+`), "cfg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.Portals {
+		for _, w := range p.Warnings() {
+			got = append(got, w.Error())
+		}
+	}
+	want := []string{
+		`cfg.yml:2: portal "plain": url: http://portal.example.com:8080 is plain http: the API key is sent unencrypted over the network; use https://`,
+		`cfg.yml:7: portal "insecure": tls.insecure_skip_verify: the portal's certificate is not verified: anyone on the way can take the API key; give its CA file instead`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	flags := FromFlags(Portal{Name: "default", URL: "http://portal.example.com"}, map[string]string{FieldURL: "--docspace.url"})
+	if w := flags.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0].Error(), "--docspace.url: http://portal.example.com is plain http") {
+		t.Errorf("flags: %v", w)
+	}
+}
+
+// Load reads only a regular file of a sane size, without blocking.
+func TestLoadRefusesWhatIsNoFile(t *testing.T) {
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "portals.yml")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	large := filepath.Join(dir, "large.yml")
+	if err := os.WriteFile(large, []byte("portals:\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(large, 5<<20); err != nil {
+		t.Fatal(err)
+	}
+	for path, want := range map[string]string{
+		fifo:                      "cannot read the configuration file " + fifo + ": is a named pipe, not a regular file",
+		"/dev/zero":               "cannot read the configuration file /dev/zero: is a character device, not a regular file",
+		large:                     "cannot read the configuration file " + large + ": is 5 MiB, larger than 4 MiB",
+		dir + "/a\x00":            `cannot read the configuration file "` + dir + `/a\x00": a file path cannot hold a NUL byte`,
+		"sk-0123456789abcdef0123": "configuration file: this looks like an API key, not a file path",
+	} {
+		if _, err := Load(path); err == nil || err.Error() != want {
+			t.Errorf("Load(%q) = %v, want %s", path, err, want)
+		}
+	}
+	// A path with a control character is quoted in every message.
+	odd := filepath.Join(dir, "a\nb.yml")
+	if err := os.WriteFile(odd, []byte("portals:\n  - name: a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(odd); err == nil || !strings.HasPrefix(err.Error(), `"`+dir+`/a\nb.yml":2: portal "a": `) {
+		t.Errorf("Load(%q) = %v", odd, err)
 	}
 }

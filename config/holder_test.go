@@ -94,7 +94,7 @@ func TestHolder(t *testing.T) {
 			[]string{path + `:5: portal "main": api_key is not supported`}, "main,archive", 0, 1.7e9},
 		{"build fails", portals("main", "boom"), 1.8e9,
 			[]string{"cannot build the client of portal boom"}, "main,archive", 0, 1.7e9},
-		{"file removed", "", 1.8e9, []string{"configuration file: ", path, "no such file"}, "main,archive", 0, 1.7e9},
+		{"file removed", "", 1.8e9, []string{"cannot read the configuration file ", path, "no such file"}, "main,archive", 0, 1.7e9},
 		{"good again", portals("other"), 1.9e9, nil, "other", 1, 1.9e9},
 	}
 	for _, step := range steps {

@@ -9,7 +9,11 @@
 #   - the hardening settings, LoadCredential= and the key flag are there;
 #   - the ExecStart line, expanded as systemd would with the example
 #     environment file and a credentials directory, runs the exporter as an
-#     unprivileged user against a fake portal and a scrape gives docspace_up 1.
+#     unprivileged user against a fake portal and a scrape gives docspace_up 1;
+#   - rotating the key as the unit's comment and the README say (edit the key
+#     file, `systemctl restart docspace_exporter`, simulated by copying the
+#     credential again and restarting) gives docspace_up 1, and the edit alone
+#     does not reach the running exporter, which reads systemd's copy.
 # systemd need not be running (it is not PID 1 in a container).
 #
 # Usage: bash scripts/test-systemd.sh
@@ -193,40 +197,78 @@ wait_http "http://127.0.0.1:$portal_port/" || fatal "the fake portal did not sta
 listen_port=$(free_port) || fatal "no free port"
 while [[ $listen_port == "$portal_port" ]]; do listen_port=$(free_port); done
 
-# The credentials directory systemd makes: the key readable by the service user only.
-creds=$tmp/credentials
-mkdir -m 0500 "$creds"
-printf '%s\n' "$KEY" >"$creds/api-key"
-chmod 0400 "$creds/api-key"
-chown -R 65534:65534 "$creds"
-
 # The example environment file, pointed at the fake portal, with extra ARGS.
 sed -e "s|^DOCSPACE_URL=.*|DOCSPACE_URL=http://127.0.0.1:$portal_port|" \
 	-e "s|^ARGS=.*|ARGS=\"--web.listen-address=127.0.0.1:$listen_port --log.level=debug\"|" \
 	"$UNIT_DIR/$DEFAULTS" >"$tmp/default"
 url=$(sed -n 's/^DOCSPACE_URL=//p' "$tmp/default")
 args=$(sed -n 's/^ARGS="\(.*\)"$/\1/p' "$tmp/default")
+creds=$tmp/credentials
 # systemd: ${VAR} is one word, $VAR is split at whitespace.
 cmdline=${exec_line#ExecStart=}
 cmdline=${cmdline//\$\{CREDENTIALS_DIRECTORY\}/$creds}
 cmdline=${cmdline//\$ARGS/$args}
 cmdline=${cmdline/#"$exec_path"/"$root$exec_path"}
 read -r -a argv <<<"$cmdline"
+
+# start_service: does what `systemctl start` does with the unit: copies the
+# key file named by LoadCredential= ($tmp/api-key here) into a credentials
+# directory readable by the service user only, then runs the ExecStart line
+# as that user with the environment file.
+exporter_pid=""
+start_service() {
+	rm -rf "$creds"
+	mkdir -m 0500 "$creds"
+	cp "$tmp/api-key" "$creds/api-key"
+	chmod 0400 "$creds/api-key"
+	chown -R 65534:65534 "$creds"
+	env -i PATH=/usr/bin:/bin DOCSPACE_URL="$url" CREDENTIALS_DIRECTORY="$creds" \
+		setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs -- "${argv[@]}" 2>>"$tmp/exporter.log" &
+	exporter_pid=$!
+	pids+=("$exporter_pid")
+	wait_http "http://127.0.0.1:$listen_port/-/healthy"
+}
+stop_service() {
+	kill "$exporter_pid" 2>/dev/null
+	wait "$exporter_pid" 2>/dev/null || true
+}
+# metric NAME: the value of NAME in one scrape.
+metric() {
+	curl -fsS --max-time 20 "http://127.0.0.1:$listen_port/metrics" | awk -v name="$1" '$1 == name { print $2 }' || true
+}
+
+printf '%s\n' "$KEY" >"$tmp/api-key"
 echo "running as 65534:65534: DOCSPACE_URL=$url ${argv[*]}"
-env -i PATH=/usr/bin:/bin DOCSPACE_URL="$url" CREDENTIALS_DIRECTORY="$creds" \
-	setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs -- "${argv[@]}" 2>"$tmp/exporter.log" &
-pids+=($!)
-if wait_http "http://127.0.0.1:$listen_port/-/healthy"; then
-	up=$(curl -fsS --max-time 20 "http://127.0.0.1:$listen_port/metrics" | awk '$1 ~ /^docspace_up({.*})?$/ { print $2 }' || true)
-	if [[ $up == 1 ]]; then
-		pass "ExecStart with the example environment file and a credential: docspace_up 1"
-	else
-		fail "ExecStart with the example environment file and a credential: docspace_up '$up'"
-		tail -n 20 "$tmp/exporter.log"
-	fi
+if start_service; then
+	expect "ExecStart with the example environment file and a credential: docspace_up" "$(metric docspace_up)" 1
 else
 	fail "the exporter started by the ExecStart line did not answer; its log:"
 	tail -n 20 "$tmp/exporter.log"
+fi
+
+# --- rotating the key, as the unit's comment and the README say -----------------
+
+# LoadCredential= copies the key at start, so a key edited in the key file
+# reaches the exporter with `systemctl restart docspace_exporter`.
+readonly RESTART='systemctl restart docspace_exporter'
+if grep -qF "$RESTART" "$UNIT_DIR/$SERVICE" && sed -n '/^### systemd/,/^### Kubernetes/p' README.md | grep -qF "$RESTART"; then
+	pass "the unit's comment and the README's systemd section say to rotate the key with $RESTART"
+else
+	fail "the unit's comment or the README's systemd section does not say $RESTART after editing the key"
+fi
+printf '%s\n' "sk-fake-rotated-away-$$" >"$tmp/api-key" # the portal knows only $KEY
+stop_service
+start_service || fatal "the exporter did not restart"
+expect "after a restart with a key the portal rejects: docspace_api_status_code" "$(metric docspace_api_status_code)" 401
+printf '%s\n' "$KEY" >"$tmp/api-key"
+expect "the key edited, before the restart (the credential is a copy): docspace_api_status_code" "$(metric docspace_api_status_code)" 401
+stop_service
+start_service || fatal "the exporter did not restart"
+expect "the key edited, after $RESTART: docspace_up" "$(metric docspace_up)" 1
+if grep -qF -- "$KEY" "$tmp/exporter.log"; then
+	fail "the exporter's log shows the key"
+else
+	pass "the exporter's log does not show the key"
 fi
 
 ((failed == 0)) || exit 1
