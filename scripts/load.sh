@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test of docspace_exporter against fake DocSpace portals on loopback.
 #
-#   scripts/load.sh [scrape|probe|all]     (default all)
+#   scripts/load.sh [scrape|burst|probe|all]     (default all)
 #
 # Builds the exporter, the fake portals (cmd/fakedocspace) and the load
 # generator (cmd/loadtest) into a temporary directory, starts the fake with
@@ -10,6 +10,12 @@
 #
 #   scrape  one portal (--docspace.url); 50 concurrent scrapes of /metrics
 #           for 30 s. Thresholds: no error, peak RSS < 20 MiB.
+#   burst   one portal (--docspace.url) with the exporter's default flags,
+#           served by the load generator itself (--fake-portal, also 20 ms)
+#           so that it counts the exporter's calls: a burst of 640 scrapes
+#           of /metrics, 64 at a time. Thresholds: no error, RSS right after
+#           the burst < 20 MiB, at most 0.2 getbackupschedule calls per
+#           scrape (concurrent scrapes share the call in flight).
 #   probe   1000 portals (--config.file), each probed once every 15 s for
 #           LOAD_DURATION (seconds, or e.g. 180s or 3m; default 180s).
 #           Thresholds: no error, peak RSS < 100 MiB, CPU < 0.25 of one core,
@@ -21,15 +27,19 @@
 # generator and the fake sharing the machine do not count. Exits 1 when a
 # phase fails a threshold. Every process started and the temporary directory
 # are removed on exit.
+#
+# LOAD_EXPORTER_ENV holds NAME=VALUE words put in the exporter's environment
+# only (not the build's nor the load generator's), to try runtime settings,
+# e.g. LOAD_EXPORTER_ENV='GOGC=50' or LOAD_EXPORTER_ENV='GOMEMLIMIT=12MiB'.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 
 phase=${1:-all}
 case $phase in
-scrape | probe | all) ;;
+scrape | burst | probe | all) ;;
 *)
-	echo "usage: $0 [scrape|probe|all]" >&2
+	echo "usage: $0 [scrape|burst|probe|all]" >&2
 	exit 2
 	;;
 esac
@@ -46,6 +56,14 @@ fi
 
 portals=1000
 portal_latency=20ms
+
+read -ra exporter_env <<<"${LOAD_EXPORTER_ENV:-}"
+for word in "${exporter_env[@]}"; do
+	if [[ ! $word =~ ^[A-Z_][A-Z0-9_]*= ]]; then
+		echo "LOAD_EXPORTER_ENV must hold NAME=VALUE words, e.g. 'GOGC=50 GOMEMLIMIT=12MiB'; got '$word'" >&2
+		exit 2
+	fi
+done
 
 tmp=$(mktemp -d)
 pids=()
@@ -64,12 +82,18 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# free_port prints a loopback TCP port nobody listens on.
+# free_port prints a loopback TCP port no socket uses, taken below the
+# ephemeral port range so that no outgoing connection can take it first (a
+# busy machine may hold tens of thousands of them).
 free_port() {
-	local port
+	local port low=32768
+	read -r low _ </proc/sys/net/ipv4/ip_local_port_range || true
+	if ((low < 12000)); then
+		low=60000
+	fi
 	for _ in $(seq 100); do
-		port=$((20000 + RANDOM % 40000))
-		if ! ss -Htln "sport = :$port" | grep -q .; then
+		port=$((10000 + RANDOM % (low - 10000)))
+		if ! ss -Htan "sport = :$port" | grep -q .; then
 			echo "$port"
 			return
 		fi
@@ -149,14 +173,18 @@ run_phase() {
 	load_args=("$@")
 
 	port=$(free_port)
-	"$tmp/docspace_exporter" --web.listen-address="127.0.0.1:$port" --log.level=warn \
+	env "${exporter_env[@]}" "$tmp/docspace_exporter" --web.listen-address="127.0.0.1:$port" --log.level=warn \
 		"${exporter_args[@]}" 2>"$tmp/exporter-$name.log" &
 	pid=$!
 	pids+=("$pid")
-	wait_http "$pid" "http://127.0.0.1:$port/-/ready"
+	if ! wait_http "$pid" "http://127.0.0.1:$port/-/ready"; then
+		echo "== the exporter's log:" >&2
+		cat "$tmp/exporter-$name.log" >&2
+		exit 1
+	fi
 
 	echo
-	echo "== phase $name: exporter pid $pid on 127.0.0.1:$port ${exporter_args[*]}"
+	echo "== phase $name: exporter pid $pid on 127.0.0.1:$port ${exporter_args[*]}${exporter_env[*]:+ (environment: ${exporter_env[*]})}"
 	# The load generator ends on its own after --duration plus the request
 	# timeout; timeout(1) is the backstop. It runs in the background so that
 	# an interrupt reaches the traps at once rather than when it ends.
@@ -185,6 +213,17 @@ if [[ $phase == scrape || $phase == all ]]; then
 		-- \
 		--mode=scrape --concurrency=50 --duration=30s --max-requests=500000 \
 		--max-errors=0 --max-rss-mib=20
+fi
+
+if [[ $phase == burst || $phase == all ]]; then
+	# The load generator serves this portal itself, to count the calls.
+	burst_port=$(free_port)
+	run_phase burst \
+		--docspace.url="http://127.0.0.1:$burst_port" --docspace.api-key-file="$tmp/key" \
+		-- \
+		--mode=scrape --concurrency=64 --max-requests=640 --duration=60s \
+		--fake-portal="127.0.0.1:$burst_port" --key-file="$tmp/key" \
+		--max-errors=0 --max-rss-after-mib=20 --max-upstream-per-request=0.2
 fi
 
 if [[ $phase == probe || $phase == all ]]; then

@@ -12,12 +12,21 @@
 //     spread evenly over the interval by a ticker (open loop: a slow exporter
 //     does not slow the load down), as one Prometheus scraping a fleet does.
 //
+// With --fake-portal=ADDR (scrape mode), the load generator serves the
+// exporter's portal itself: one fake DocSpace portal (internal/docspacetest)
+// on ADDR, answering after --portal-latency and accepting the key of
+// --key-file; start the exporter with --docspace.url=http://ADDR. The calls
+// reaching it are counted, so that the calls per scrape show how well the
+// exporter shares concurrent calls. --max-requests=640 --concurrency=64 is a
+// burst of 640 scrapes, 64 at a time.
+//
 // A request is an error when it fails, answers other than 200, or its body
 // lacks the line "docspace_up 1". While the load runs, the exporter's
-// resident memory is read from /proc/<pid>/status every 100 ms; its CPU time
-// is read from /proc/<pid>/stat before and after, so the load generator and
-// the fake portals sharing the machine do not count. The run ends after
-// --duration or --max-requests requests, whichever comes first.
+// resident memory is read from /proc/<pid>/status every 100 ms, and once more
+// right after the last answer; its CPU time is read from /proc/<pid>/stat
+// before and after, so the load generator and the fake portals sharing the
+// machine do not count. The run ends after --duration or --max-requests
+// requests, whichever comes first.
 //
 // The results are printed, then one PASS or FAIL line per threshold given
 // (--max-errors is always checked); the exit status is 1 when any fails.
@@ -44,6 +53,8 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
+
+	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
 
 // userHZ is the unit of utime and stime in /proc/<pid>/stat: USER_HZ, which
@@ -78,6 +89,9 @@ type options struct {
 	// does), to measure the portals' own latency under the same load.
 	portals *url.URL
 	key     string
+	// fake, when set, is the portal this process serves the exporter
+	// (--fake-portal), whose calls are counted.
+	fake *docspacetest.Portal
 }
 
 type thresholds struct {
@@ -85,6 +99,8 @@ type thresholds struct {
 	maxRSSMiB       *float64 // nil when not checked
 	maxCPUCoreRatio *float64
 	maxP99Over      *time.Duration
+	maxRSSAfterMiB  *float64
+	maxUpstream     *float64 // schedule calls per request
 }
 
 func main() {
@@ -98,8 +114,11 @@ func run(args []string) int {
 		exporter               string
 		th                     thresholds
 		rssSet, cpuSet, p99Set bool
+		rssAfterSet, upSet     bool
 		portals, keyFile       string
+		fakePortal             string
 		maxRSS, maxCPU         float64
+		maxRSSAfter, maxUp     float64
 		maxP99Over             time.Duration
 	)
 	app.Flag("mode", "scrape: --concurrency workers scrape /metrics back to back; probe: --targets portals, each probed once every --interval.").
@@ -114,7 +133,9 @@ func run(args []string) int {
 	app.Flag("timeout", "Timeout of one request.").Default("10s").DurationVar(&o.timeout)
 	app.Flag("portal-latency", "Latency of the fake portals, taken off p99 for --max-p99-over unless --portals is given.").Default("0s").DurationVar(&o.portalLatency)
 	app.Flag("portals", "Probe mode: root URL of the fake portals (loopback only); each probed portal is also called directly, and the p99 of those calls is taken off the probes' p99 for --max-p99-over.").StringVar(&portals)
-	app.Flag("key-file", "File with the key the fake portals accept, for --portals.").StringVar(&keyFile)
+	app.Flag("key-file", "File with the key the fake portals accept, for --portals and --fake-portal.").StringVar(&keyFile)
+	app.Flag("fake-portal", "Scrape mode: serve one fake DocSpace portal on this loopback address (host:port) during the run, answering after --portal-latency and accepting the key of --key-file, and count the calls the exporter makes to it (start the exporter with --docspace.url=http://host:port).").
+		StringVar(&fakePortal)
 	app.Flag("max-errors", "Most errors allowed.").Default("0").Int64Var(&th.maxErrors)
 	app.Flag("max-rss-mib", "Most resident memory (peak) the exporter may use, in MiB; unchecked when not given.").
 		IsSetByUser(&rssSet).Float64Var(&maxRSS)
@@ -122,6 +143,10 @@ func run(args []string) int {
 		IsSetByUser(&cpuSet).Float64Var(&maxCPU)
 	app.Flag("max-p99-over", "Most the p99 latency may exceed --portal-latency; unchecked when not given.").
 		IsSetByUser(&p99Set).DurationVar(&maxP99Over)
+	app.Flag("max-rss-after-mib", "Most resident memory the exporter may hold right after the last answer, in MiB; unchecked when not given.").
+		IsSetByUser(&rssAfterSet).Float64Var(&maxRSSAfter)
+	app.Flag("max-upstream-per-request", "With --fake-portal: most getbackupschedule calls per request; unchecked when not given.").
+		IsSetByUser(&upSet).Float64Var(&maxUp)
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintf(os.Stderr, "loadtest: error: %v, try --help\n", err)
@@ -138,6 +163,8 @@ func run(args []string) int {
 			fmt.Fprintf(os.Stderr, "loadtest: error: --portals: %v\n", err)
 			return 2
 		}
+	}
+	if portals != "" || fakePortal != "" {
 		key, err := os.ReadFile(keyFile)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "loadtest: error: --key-file: %v\n", err)
@@ -155,6 +182,10 @@ func run(args []string) int {
 		err = errors.New("--concurrency must be positive")
 	case o.mode == modeProbe && (o.targets <= 0 || o.targets > 9999 || o.interval < time.Duration(o.targets)):
 		err = errors.New("--targets must be 1 to 9999 and --interval at least 1ns per target")
+	case fakePortal != "" && o.mode != modeScrape:
+		err = errors.New("--fake-portal needs --mode=scrape")
+	case upSet && fakePortal == "":
+		err = errors.New("--max-upstream-per-request needs --fake-portal")
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "loadtest: error: %v\n", err)
@@ -169,6 +200,20 @@ func run(args []string) int {
 	if p99Set {
 		th.maxP99Over = &maxP99Over
 	}
+	if rssAfterSet {
+		th.maxRSSAfterMiB = &maxRSSAfter
+	}
+	if upSet {
+		th.maxUpstream = &maxUp
+	}
+	if fakePortal != "" {
+		stop, err := serveFake(&o, fakePortal)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: error: --fake-portal: %v\n", err)
+			return 2
+		}
+		defer stop()
+	}
 
 	res, err := measure(o)
 	if err != nil {
@@ -180,6 +225,37 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// serveFake serves one fake portal on the loopback address addr, answering
+// after o.portalLatency and accepting o.key, and sets o.fake. stop ends it.
+func serveFake(o *options, addr string) (stop func(), err error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("%q: want a loopback address, e.g. 127.0.0.1:9000", addr)
+	}
+	fake := docspacetest.NewPortal(o.key)
+	fake.SetLatency(o.portalLatency)
+	fake.SetSchedule(docspacetest.ScheduleWeekly)
+	fake.SetProgress(docspacetest.ProgressCompleted)
+	// The backups of ScheduleWeekly's last two starts, stored 3 minutes in.
+	last := time.Date(2026, 6, 29, 2, 10, 31, 0, time.UTC)
+	fake.SetHistory(docspacetest.StoredBackup("docspace", last, 0, docspacetest.DateTimeMySQL),
+		docspacetest.StoredBackup("docspace", last.AddDate(0, 0, -7), 0, docspacetest.DateTimeMySQL))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	server := &http.Server{Handler: fake, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = server.Serve(l) }()
+	o.fake = fake
+	return func() {
+		fake.Close()
+		_ = server.Close()
+	}, nil
 }
 
 // loopbackURL parses raw and refuses it unless its host is a loopback
@@ -215,6 +291,10 @@ type result struct {
 	cpu          time.Duration // exporter CPU time (user+system) during the run
 	peak         memory        // the sample with the largest VmRSS
 	hwm          int64         // bytes, VmHWM at the end
+	after        memory        // read right after the last answer
+	// upstream counts the calls that reached the fake portal by path,
+	// with --fake-portal.
+	upstream map[string]int
 }
 
 func (r *result) errors() int64 { return r.errStatus + r.errTransport + r.errBody }
@@ -295,7 +375,26 @@ func measure(o options) (*result, error) {
 		return nil, err
 	}
 	res.hwm = end.hwm
+	res.after = end
+	if o.fake != nil {
+		res.upstream = make(map[string]int)
+		for _, path := range upstreamPaths {
+			res.upstream[path] = o.fake.Requests(path)
+		}
+	}
 	return res, nil
+}
+
+// upstreamPaths are the calls of the exporter that --fake-portal counts.
+var upstreamPaths = []string{docspacetest.PathSchedule, docspacetest.PathProgress, docspacetest.PathSettings, docspacetest.PathHistory}
+
+// upstreamPerRequest returns the calls of path that reached the fake
+// portal per request.
+func (r *result) upstreamPerRequest(path string) float64 {
+	if r.requests == 0 {
+		return 0
+	}
+	return float64(r.upstream[path]) / float64(r.requests)
 }
 
 // scrape runs o.concurrency workers that scrape /metrics back to back until
@@ -553,6 +652,13 @@ func (r *result) print(w io.Writer, o options) {
 		r.cpu.Seconds(), perRequest.Round(time.Microsecond), 100*r.coreRatio())
 	fmt.Fprintf(w, "rss         peak %.1f MiB (largest VmRSS sampled %.1f MiB = anon %.1f + file %.1f; VmHWM %.1f MiB)\n",
 		r.peakMiB(), mib(r.peak.rss), mib(r.peak.anon), mib(r.peak.file), mib(r.hwm))
+	fmt.Fprintf(w, "  after     %.1f MiB right after the last answer (anon %.1f + file %.1f)\n",
+		mib(r.after.rss), mib(r.after.anon), mib(r.after.file))
+	if r.upstream != nil {
+		fmt.Fprintf(w, "upstream    %.3f schedule calls per request (%d getbackupschedule, %d getbackupprogress, %d settings, %d getbackuphistory for %d requests)\n",
+			r.upstreamPerRequest(docspacetest.PathSchedule), r.upstream[docspacetest.PathSchedule],
+			r.upstream[docspacetest.PathProgress], r.upstream[docspacetest.PathSettings], r.upstream[docspacetest.PathHistory], r.requests)
+	}
 	fmt.Fprintf(w, "latency     %s\n", latencySummary(r.latencies))
 	if len(r.direct) > 0 {
 		slices.Sort(r.direct)
@@ -587,6 +693,13 @@ func (r *result) check(w io.Writer, o options, th thresholds) bool {
 	verdict(r.errors() <= th.maxErrors, "errors: %d <= %d", r.errors(), th.maxErrors)
 	if th.maxRSSMiB != nil {
 		verdict(r.peakMiB() <= *th.maxRSSMiB, "peak RSS: %.1f MiB <= %g MiB", r.peakMiB(), *th.maxRSSMiB)
+	}
+	if th.maxRSSAfterMiB != nil {
+		verdict(mib(r.after.rss) <= *th.maxRSSAfterMiB, "RSS after the run: %.1f MiB <= %g MiB", mib(r.after.rss), *th.maxRSSAfterMiB)
+	}
+	if th.maxUpstream != nil {
+		per := r.upstreamPerRequest(docspacetest.PathSchedule)
+		verdict(per <= *th.maxUpstream, "schedule calls per request: %.3f <= %g", per, *th.maxUpstream)
 	}
 	if th.maxCPUCoreRatio != nil {
 		verdict(r.coreRatio() <= *th.maxCPUCoreRatio, "CPU: %.3f of one core <= %g", r.coreRatio(), *th.maxCPUCoreRatio)
