@@ -80,6 +80,7 @@ portals:
   - name: main
     url: https://portal.example.com/
     api_key_file: $KEYFILE
+    labels: {env: prod, team_2: "Billing & Co"}
   - name: archive.2_b-c
     url: http://docs.example.org:8080/docspace
     api_key_env: DSX_TEST_KEY
@@ -96,7 +97,8 @@ func TestParseGood(t *testing.T) {
 		t.Fatalf("Parse: %v", err)
 	}
 	want := &Config{Portals: []Portal{
-		{Name: "main", URL: "https://portal.example.com/", APIKeyFile: f.keyFile},
+		{Name: "main", URL: "https://portal.example.com/", APIKeyFile: f.keyFile,
+			Labels: map[string]string{"env": "prod", "team_2": "Billing & Co"}},
 		{
 			Name: "archive.2_b-c", URL: "http://docs.example.org:8080/docspace", APIKeyEnv: "DSX_TEST_KEY",
 			Dump: true, Timezone: "Europe/Berlin", Timeout: 15 * time.Second,
@@ -131,8 +133,8 @@ func TestParseGood(t *testing.T) {
 	if got := main.Source(); got != "cfg.yml:3" {
 		t.Errorf("Source(main) = %q, want cfg.yml:3", got)
 	}
-	if got := archive.Source(); got != "cfg.yml:6" {
-		t.Errorf("Source(archive) = %q, want cfg.yml:6", got)
+	if got := archive.Source(); got != "cfg.yml:7" {
+		t.Errorf("Source(archive) = %q, want cfg.yml:7", got)
 	}
 }
 
@@ -279,6 +281,21 @@ func TestParseBad(t *testing.T) {
 		}},
 		{"ca_file a list", portal(name, url, key, "tls: {ca_file: [a, b]}"), []string{
 			`cfg.yml:5: portal "main": expected a single value here, not a list`,
+		}},
+
+		{"labels a list", portal(name, url, key, "labels: [env, prod]"), []string{
+			`cfg.yml:5: portal "main": expected a mapping of label names to values, e.g. {env: prod} here, not a list`,
+		}},
+		{"bad labels", portal(name, url, key, "labels:", "  env: prod", "  team-a: x", "  2nd: x", "  __param_target: other",
+			"  __address__: evil.example.com", "  instance: x", "  job: x", "  collector: x", "  owner: ''"), []string{
+			`cfg.yml:7: portal "main": labels.team-a: "team-a" is not a valid label name: use letters, digits and _`,
+			`cfg.yml:8: portal "main": labels.2nd: "2nd" is not a valid label name`,
+			`cfg.yml:9: portal "main": labels.__param_target: label names starting with __ are reserved`,
+			`cfg.yml:10: portal "main": labels.__address__: label names starting with __ are reserved`,
+			`cfg.yml:11: portal "main": labels.instance: is set to the portal's name by the exporter: choose another label name`,
+			`cfg.yml:12: portal "main": labels.job: is the name of the scrape job`,
+			`cfg.yml:13: portal "main": labels.collector: is a label of the exporter's metrics`,
+			`cfg.yml:14: portal "main": labels.owner: is empty`,
 		}},
 
 		{"missing name", portal(url, key), []string{`cfg.yml:2: portal #1: name: is missing`, "/probe?target=<name>"}},
