@@ -4,7 +4,7 @@
 // exporter binary, Prometheus 2.x with the mixin's alerts and Alertmanager,
 // all on 127.0.0.1. Run it with `make e2e`, which is
 //
-//	go test -count=1 -tags e2e -run E2E -v ./e2e/
+//	cd e2e && go test -count=1 -tags e2e -run E2E -v ./
 //
 // It needs prometheus, promtool and prometheus-alertmanager (`make deps`).
 package e2e
