@@ -78,6 +78,22 @@ type options struct {
 	// does), to measure the portals' own latency under the same load.
 	portals *url.URL
 	key     string
+	// portalURLs, when set instead of portals, holds the URL of each
+	// portal by name (fakedocspace --portals-file).
+	portalURLs map[string]string
+}
+
+// portalURL returns the URL of the portal called name, for the direct
+// calls; false when none is known.
+func (o *options) portalURL(name string) (string, bool) {
+	if o.portalURLs != nil {
+		u, ok := o.portalURLs[name]
+		return u, ok
+	}
+	if o.portals != nil {
+		return o.portals.String() + "/" + name, true
+	}
+	return "", false
 }
 
 type thresholds struct {
@@ -99,6 +115,7 @@ func run(args []string) int {
 		th                     thresholds
 		rssSet, cpuSet, p99Set bool
 		portals, keyFile       string
+		portalsFile            string
 		maxRSS, maxCPU         float64
 		maxP99Over             time.Duration
 	)
@@ -114,7 +131,8 @@ func run(args []string) int {
 	app.Flag("timeout", "Timeout of one request.").Default("10s").DurationVar(&o.timeout)
 	app.Flag("portal-latency", "Latency of the fake portals, taken off p99 for --max-p99-over unless --portals is given.").Default("0s").DurationVar(&o.portalLatency)
 	app.Flag("portals", "Probe mode: root URL of the fake portals (loopback only); each probed portal is also called directly, and the p99 of those calls is taken off the probes' p99 for --max-p99-over.").StringVar(&portals)
-	app.Flag("key-file", "File with the key the fake portals accept, for --portals.").StringVar(&keyFile)
+	app.Flag("portals-file", "Probe mode: like --portals, with each portal's URL read from this file of \"name URL\" lines (loopback only), as fakedocspace --portals-file writes it.").StringVar(&portalsFile)
+	app.Flag("key-file", "File with the key the fake portals accept, for --portals or --portals-file.").StringVar(&keyFile)
 	app.Flag("max-errors", "Most errors allowed.").Default("0").Int64Var(&th.maxErrors)
 	app.Flag("max-rss-mib", "Most resident memory (peak) the exporter may use, in MiB; unchecked when not given.").
 		IsSetByUser(&rssSet).Float64Var(&maxRSS)
@@ -133,11 +151,19 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "loadtest: error: --exporter: %v\n", err)
 		return 2
 	}
+	if portalsFile != "" {
+		if o.portalURLs, err = readPortalURLs(portalsFile); err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: error: --portals-file: %v\n", err)
+			return 2
+		}
+	}
 	if portals != "" {
 		if o.portals, err = loopbackURL(portals); err != nil {
 			fmt.Fprintf(os.Stderr, "loadtest: error: --portals: %v\n", err)
 			return 2
 		}
+	}
+	if portals != "" || portalsFile != "" {
 		key, err := os.ReadFile(keyFile)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "loadtest: error: --key-file: %v\n", err)
@@ -153,8 +179,8 @@ func run(args []string) int {
 		err = errors.New("--duration, --timeout and --max-requests must be positive")
 	case o.mode == modeScrape && o.concurrency <= 0:
 		err = errors.New("--concurrency must be positive")
-	case o.mode == modeProbe && (o.targets <= 0 || o.targets > 9999 || o.interval < time.Duration(o.targets)):
-		err = errors.New("--targets must be 1 to 9999 and --interval at least 1ns per target")
+	case o.mode == modeProbe && (o.targets <= 0 || o.targets > 99999 || o.interval < time.Duration(o.targets)):
+		err = errors.New("--targets must be 1 to 99999 and --interval at least 1ns per target")
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "loadtest: error: %v\n", err)
@@ -180,6 +206,28 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
+}
+
+// readPortalURLs reads a file of "name URL" lines; every URL must be a
+// loopback one.
+func readPortalURLs(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	urls := map[string]string{}
+	for line := range strings.Lines(string(data)) {
+		name, raw, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			return nil, fmt.Errorf("%q is not a \"name URL\" line", line)
+		}
+		u, err := loopbackURL(raw)
+		if err != nil {
+			return nil, err
+		}
+		urls[name] = u.String()
+	}
+	return urls, nil
 }
 
 // loopbackURL parses raw and refuses it unless its host is a loopback
@@ -338,8 +386,8 @@ func probe(ctx context.Context, o options, c *http.Client, rec *recorder, take f
 			name := fmt.Sprintf("portal-%04d", sent%o.targets+1)
 			target := fmt.Sprintf("%s/probe?target=%s", o.exporter, name)
 			wg.Go(func() { get(c, target, rec) })
-			if o.portals != nil {
-				wg.Go(func() { direct(c, o.portals.String()+"/"+name, o.key, rec) })
+			if portal, ok := o.portalURL(name); ok {
+				wg.Go(func() { direct(c, portal, o.key, rec) })
 			}
 		}
 	}
