@@ -11,8 +11,11 @@ LDFLAGS     := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revi
                -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(USER)@$(shell hostname) \
                -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
+# The Go modules: the exporter (.) and, each with the dependencies of its
+# tests only, the mixin, the deployment examples and the end-to-end test.
+MODULES     := . mixin examples e2e
 
-.PHONY: all build test deps lint unit e2e packaging bench load demo release clean
+.PHONY: all build test deps lint unit e2e packaging bench load demo release generate clean
 
 all: build
 
@@ -27,15 +30,21 @@ deps:
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
-	$(STATICCHECK) ./...
+	@if $(GO) list -m all | grep -E '^(k8s\.io|sigs\.k8s\.io|github\.com/(google/go-jsonnet|grafana|prometheus-operator))/'; then \
+		echo "the exporter's go.mod lists the test-only modules above: keep them in the go.mod of mixin/, examples/ or e2e/"; exit 1; fi
+	for m in $(MODULES); do (cd $$m && $(GO) vet -tags e2e ./... && $(STATICCHECK) -tags e2e ./...) || exit 1; done
 	shellcheck -x scripts/*.sh .ci/run
 
 unit:
-	$(GO) test -race -count=1 ./...
+	for m in $(filter-out e2e,$(MODULES)); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
 e2e:
-	$(GO) test -count=1 -tags e2e -run E2E -v ./e2e/
+	cd e2e && $(GO) test -count=1 -tags e2e -run E2E -v ./
+
+## generate: rewrite the mixin's alerts and dashboards, then the Kubernetes PrometheusRule made from them.
+generate:
+	cd mixin && $(GO) test -count=1 . -update
+	cd examples && $(GO) test -count=1 . -update
 
 packaging:
 	bash scripts/test-release.sh

@@ -63,6 +63,8 @@ func run(args []string) int {
 			"The most one call of the stored-backup history may take; it runs in the background, never in a scrape.").Default("2m").Duration()
 		timeoutOffset = app.Flag("docspace.timeout-offset",
 			"Taken off Prometheus' scrape timeout (X-Prometheus-Scrape-Timeout-Seconds) to get the scrape deadline.").Default("0.5s").Duration()
+		maxIdle = app.Flag("docspace.max-idle-connections",
+			"How many connections to portals stay open between scrapes, for all portals together (for each distinct TLS setting); past it, the one idle the longest is closed. 0 keeps none.").Default("2000").Int()
 		progress = app.Flag("collector.progress",
 			"Collect the state of the latest backup task (getbackupprogress); --no-collector.progress turns it off.").Default("true").Bool()
 		configFile = app.Flag("config.file",
@@ -89,8 +91,11 @@ func run(args []string) int {
 		return 2
 	}
 
+	if *maxIdle < 0 {
+		return fail("--docspace.max-idle-connections must not be negative")
+	}
 	opts := collector.Options{Progress: *progress, UserAgent: exporterName + "/" + version.Version,
-		HistoryInterval: settings.HistoryInterval, HistoryTimeout: *historyTimeout, Logger: logger}
+		HistoryInterval: settings.HistoryInterval, HistoryTimeout: *historyTimeout, Logger: logger, Pool: client.NewPool(*maxIdle)}
 	if err := config.CheckTimeout(*timeout); err != nil {
 		return fail("--docspace.timeout: %v", err)
 	}

@@ -30,8 +30,9 @@ type routes struct {
 	reload      func() error
 }
 
-// newMux returns the exporter's HTTP handlers: the metrics, /probe and
-// /-/reload (with a config file), health checks and the landing page.
+// newMux returns the exporter's HTTP handlers: the metrics, /probe,
+// /discovery and /-/reload (with a config file), health checks and the
+// landing page.
 func newMux(rt routes) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
 	var metrics http.Handler
@@ -64,6 +65,8 @@ func newMux(rt routes) (*http.ServeMux, error) {
 			fmt.Fprintln(w, "ok")
 		})
 		links = append(links, web.LandingLinks{Address: "/probe", Text: "Probe a portal of the config file: /probe?target=<name>"})
+		mux.Handle("/discovery", getOnly(discovery(rt.portals.Current)))
+		links = append(links, web.LandingLinks{Address: "/discovery", Text: "The portals of the config file, for Prometheus' http_sd_configs"})
 	}
 	ok := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

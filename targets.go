@@ -65,9 +65,12 @@ func withDefaults(p config.Portal, defaultTimeout time.Duration, opts collector.
 }
 
 // fleet is the set of portals of one valid configuration file, served on
-// /probe by name.
+// /probe by name and listed on /discovery. It is never changed once built:
+// a reload builds a new one.
 type fleet struct {
 	targets map[string]*collector.Target
+	// portals are the portals' settings, in the file's order.
+	portals []config.Portal
 }
 
 // lookup returns the portal called name, or nil.
@@ -82,7 +85,7 @@ func (f *fleet) lookup(name string) *collector.Target {
 // portal whose settings did not change since prev keeps its target: its
 // client, connection pool, known time zone and stored-backup history.
 func newFleet(cfg *config.Config, prev *fleet, defaultTimeout time.Duration, opts collector.Options) (*fleet, error) {
-	f := &fleet{targets: make(map[string]*collector.Target, len(cfg.Portals))}
+	f := &fleet{targets: make(map[string]*collector.Target, len(cfg.Portals)), portals: cfg.Portals}
 	var errs []error
 	for _, p := range cfg.Portals {
 		p = withDefaults(p, defaultTimeout, opts)

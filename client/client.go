@@ -1,6 +1,7 @@
 // Package client is a small client for the backup endpoints of the
-// ONLYOFFICE DocSpace REST API. One Client serves one portal: it keeps its
-// own connection pool and shares concurrent identical calls.
+// ONLYOFFICE DocSpace REST API. One Client serves one portal: it shares
+// concurrent identical calls, and keeps connections alive in a Pool that
+// the clients of many portals may share.
 package client
 
 import (
@@ -40,6 +41,9 @@ type Config struct {
 	TLS TLSConfig
 	// UserAgent is sent with every request.
 	UserAgent string
+	// Pool holds the connections kept alive between calls, shared with
+	// other portals' clients; nil for a pool of this client's own.
+	Pool *Pool
 }
 
 // TLSConfig holds the TLS settings used to reach a portal.
@@ -115,21 +119,17 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Key == nil {
 		return nil, errors.New("no API key source")
 	}
-	tlsConfig := &tls.Config{RootCAs: cfg.TLS.RootCAs, InsecureSkipVerify: cfg.TLS.InsecureSkipVerify} //nolint:gosec // an explicit operator choice
-	transport := http.DefaultTransport.(*http.Transport).Clone()
-	transport.TLSClientConfig = tlsConfig
-	transport.MaxIdleConnsPerHost = 8
-	// Requests and answers are small; an exporter probing many portals
-	// keeps two connections per portal open, so small buffers add up.
-	transport.ReadBufferSize = 2 << 10
-	transport.WriteBufferSize = 1 << 10
+	pool := cfg.Pool
+	if pool == nil {
+		pool = NewPool(maxIdlePerPortal)
+	}
 	return &Client{
 		base:      base,
 		key:       cfg.Key,
 		dump:      cfg.Dump,
 		userAgent: cfg.UserAgent,
 		http: &http.Client{
-			Transport: transport,
+			Transport: pool.transport(cfg.TLS),
 			// Redirects are never followed, so the key is never sent to
 			// another address; a 3xx is reported as an error.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

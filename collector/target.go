@@ -37,6 +37,9 @@ type Options struct {
 	// Logger, when set, gets the debug line of a call that used the last
 	// good key because the key file was being rewritten.
 	Logger *slog.Logger
+	// Pool holds the connections to the portals kept alive between
+	// scrapes; nil for one pool per portal.
+	Pool *client.Pool
 }
 
 // Target is one configured DocSpace portal, ready to be scraped: its
@@ -103,7 +106,7 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 		return nil, errors.Join(errs...)
 	}
 	c, err := client.New(client.Config{
-		URL: p.URL, Key: key, Dump: p.Dump, UserAgent: o.UserAgent,
+		URL: p.URL, Key: key, Dump: p.Dump, UserAgent: o.UserAgent, Pool: o.Pool,
 		TLS: client.TLSConfig{RootCAs: roots, InsecureSkipVerify: p.TLS.InsecureSkipVerify},
 	})
 	if err != nil {

@@ -8,10 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +21,7 @@ import (
 	_ "time/tzdata" // timezone must work on hosts and images without a zoneinfo database
 	"unicode/utf8"
 
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
@@ -69,6 +72,9 @@ type Portal struct {
 	// call; 0 turns it off. Left out of the file, it is the exporter's
 	// --docspace.history-interval.
 	HistoryInterval time.Duration `yaml:"history_interval"`
+	// Labels are target labels for the portal's series, e.g. {env: prod}:
+	// the discovery endpoint hands them to Prometheus with the portal.
+	Labels map[string]string `yaml:"labels"`
 
 	// origin says where the settings were given, for messages.
 	origin *origin
@@ -96,6 +102,7 @@ const (
 	FieldTimeout    = "timeout"
 	FieldCAFile     = "tls.ca_file"
 	FieldInsecure   = "tls.insecure_skip_verify"
+	FieldLabels     = "labels"
 
 	FieldHistoryInterval = "history_interval"
 )
@@ -128,7 +135,7 @@ func FromFlags(p Portal, names map[string]string) Portal {
 // given.
 func (p Portal) Same(q Portal) bool {
 	p.origin, q.origin = nil, nil
-	return p == q
+	return reflect.DeepEqual(p, q)
 }
 
 // Gives tells whether the portal's settings give field themselves: the key
@@ -230,7 +237,41 @@ func (p *Portal) Check() error {
 	if err := CheckHistoryInterval(p.HistoryInterval); err != nil {
 		report(FieldHistoryInterval, "%w", err)
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, p.checkLabels()...)...)
+}
+
+// reservedLabels are the label names a portal's labels may not use, and why.
+var reservedLabels = map[string]string{
+	"job":      "is the name of the scrape job, set in Prometheus' configuration",
+	"instance": "is set to the portal's name by the exporter",
+	// The labels of the exporter's metrics (collector/metrics.go): a target
+	// label of the same name would rename theirs to exported_<name>.
+	"collector":    "is a label of the exporter's metrics",
+	"period":       "is a label of the exporter's metrics",
+	"storage_type": "is a label of the exporter's metrics",
+}
+
+// checkLabels returns the problems of the portal's labels: names as
+// Prometheus allows them, none reserved, values non-empty UTF-8.
+func (p *Portal) checkLabels() []error {
+	var errs []error
+	for _, name := range slices.Sorted(maps.Keys(p.Labels)) {
+		field := FieldLabels + "." + name
+		value := p.Labels[name]
+		switch reason, reserved := reservedLabels[name]; {
+		case !model.LegacyValidation.IsValidLabelName(name):
+			errs = append(errs, p.Errorf(field, "%q is not a valid label name: use letters, digits and _, not starting with a digit", name))
+		case strings.HasPrefix(name, "__"):
+			errs = append(errs, p.Errorf(field, "label names starting with __ are reserved for Prometheus' own use"))
+		case reserved:
+			errs = append(errs, p.Errorf(field, "%s: choose another label name", reason))
+		case value == "":
+			errs = append(errs, p.Errorf(field, "is empty: a label with an empty value is no label; leave it out"))
+		case !model.LabelValue(value).IsValid():
+			errs = append(errs, p.Errorf(field, "is not valid UTF-8"))
+		}
+	}
+	return errs
 }
 
 // Warnings returns what in the portal's settings works but is unsafe, each
@@ -675,13 +716,14 @@ var keysOf = map[string]struct {
 
 // wants describes the value each decoded type needs.
 var wants = map[string]string{
-	"time.Duration":   "a duration such as 15s or 1m",
-	"bool":            "true or false",
-	"string":          "a single value",
-	"[]config.Portal": `a list with one entry per portal, each starting with "- name:"`,
-	"config.Portal":   "a mapping of keys such as name: and url:",
-	"config.TLS":      "a mapping with ca_file: and insecure_skip_verify:",
-	"config.Config":   "a mapping with a portals: list",
+	"time.Duration":     "a duration such as 15s or 1m",
+	"bool":              "true or false",
+	"string":            "a single value",
+	"map[string]string": "a mapping of label names to values, e.g. {env: prod}",
+	"[]config.Portal":   `a list with one entry per portal, each starting with "- name:"`,
+	"config.Portal":     "a mapping of keys such as name: and url:",
+	"config.TLS":        "a mapping with ca_file: and insecure_skip_verify:",
+	"config.Config":     "a mapping with a portals: list",
 }
 
 // kinds names the YAML tags in messages.

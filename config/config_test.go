@@ -82,6 +82,7 @@ portals:
   - name: main
     url: https://portal.example.com/
     api_key_file: $KEYFILE
+    labels: {env: prod, team_2: "Billing & Co"}
   - name: archive.2_b-c
     url: http://docs.example.org:8080/docspace
     api_key_env: DSX_TEST_KEY
@@ -99,7 +100,8 @@ func TestParseGood(t *testing.T) {
 		t.Fatalf("Parse: %v", err)
 	}
 	want := &Config{Portals: []Portal{
-		{Name: "main", URL: "https://portal.example.com/", APIKeyFile: f.keyFile},
+		{Name: "main", URL: "https://portal.example.com/", APIKeyFile: f.keyFile,
+			Labels: map[string]string{"env": "prod", "team_2": "Billing & Co"}},
 		{
 			Name: "archive.2_b-c", URL: "http://docs.example.org:8080/docspace", APIKeyEnv: "DSX_TEST_KEY",
 			Dump: true, Timezone: "Europe/Berlin", Timeout: 15 * time.Second,
@@ -134,8 +136,8 @@ func TestParseGood(t *testing.T) {
 	if got := main.Source(); got != "cfg.yml:3" {
 		t.Errorf("Source(main) = %q, want cfg.yml:3", got)
 	}
-	if got := archive.Source(); got != "cfg.yml:6" {
-		t.Errorf("Source(archive) = %q, want cfg.yml:6", got)
+	if got := archive.Source(); got != "cfg.yml:7" {
+		t.Errorf("Source(archive) = %q, want cfg.yml:7", got)
 	}
 	if main.Gives(FieldHistoryInterval) || !archive.Gives(FieldHistoryInterval) || !archive.Gives(FieldCAFile) {
 		t.Errorf("Gives(history_interval): main %v, archive %v; want false, true", main.Gives(FieldHistoryInterval), archive.Gives(FieldHistoryInterval))
@@ -267,7 +269,7 @@ func TestParseBad(t *testing.T) {
 			`cfg.yml:5: unknown key "scrape_interval" at the top level; the known keys are portals`,
 		}},
 		{"unknown portal key", portal(name, url, key, "dumpp: true"), []string{
-			`cfg.yml:5: portal "main": unknown key "dumpp" in a portal; the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls, history_interval`,
+			`cfg.yml:5: portal "main": unknown key "dumpp" in a portal; the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls, history_interval, labels`,
 		}},
 		{"unknown tls key", portal(name, url, key, "tls:", "  ca_file: $CAFILE", "  insecure: true"), []string{
 			`cfg.yml:7: portal "main": unknown key "insecure" in tls; the known keys are ca_file, insecure_skip_verify`,
@@ -299,6 +301,21 @@ func TestParseBad(t *testing.T) {
 		}},
 		{"ca_file a list", portal(name, url, key, "tls: {ca_file: [a, b]}"), []string{
 			`cfg.yml:5: portal "main": expected a single value here, not a list`,
+		}},
+
+		{"labels a list", portal(name, url, key, "labels: [env, prod]"), []string{
+			`cfg.yml:5: portal "main": expected a mapping of label names to values, e.g. {env: prod} here, not a list`,
+		}},
+		{"bad labels", portal(name, url, key, "labels:", "  env: prod", "  team-a: x", "  2nd: x", "  __param_target: other",
+			"  __address__: evil.example.com", "  instance: x", "  job: x", "  collector: x", "  owner: ''"), []string{
+			`cfg.yml:7: portal "main": labels.team-a: "team-a" is not a valid label name: use letters, digits and _`,
+			`cfg.yml:8: portal "main": labels.2nd: "2nd" is not a valid label name`,
+			`cfg.yml:9: portal "main": labels.__param_target: label names starting with __ are reserved`,
+			`cfg.yml:10: portal "main": labels.__address__: label names starting with __ are reserved`,
+			`cfg.yml:11: portal "main": labels.instance: is set to the portal's name by the exporter: choose another label name`,
+			`cfg.yml:12: portal "main": labels.job: is the name of the scrape job`,
+			`cfg.yml:13: portal "main": labels.collector: is a label of the exporter's metrics`,
+			`cfg.yml:14: portal "main": labels.owner: is empty`,
 		}},
 
 		{"missing name", portal(url, key), []string{`cfg.yml:2: portal #1: name: is missing`, "/probe?target=<name>"}},
@@ -412,7 +429,7 @@ func TestParseReportsEverythingAtOnce(t *testing.T) {
 		`cfg.yml:3: portal "a": expected a duration such as 15s or 1m here, not a string`,
 		`cfg.yml:4: portal "a": expected true or false here, not a string`,
 		`cfg.yml:6: portal "a": api_key is not supported: the API key is never written in the configuration file; put it in a file and give its path in api_key_file, or in an environment variable and give its name in api_key_env`,
-		`cfg.yml:8: portal "b": unknown key "surprise" in a portal; the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls, history_interval`,
+		`cfg.yml:8: portal "b": unknown key "surprise" in a portal; the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls, history_interval, labels`,
 		`cfg.yml:9: portal "c": expected a duration such as 15s or 1m here, not a string`,
 		`cfg.yml:10: portal #4: expected a mapping of keys such as name: and url: here, not a string`,
 		`cfg.yml:12: portal "d": expected a mapping with ca_file: and insecure_skip_verify: here, not a list`,

@@ -4,7 +4,7 @@
 // exporter binary, Prometheus 2.x with the mixin's alerts and Alertmanager,
 // all on 127.0.0.1. Run it with `make e2e`, which is
 //
-//	go test -count=1 -tags e2e -run E2E -v ./e2e/
+//	cd e2e && go test -count=1 -tags e2e -run E2E -v ./
 //
 // It needs prometheus, promtool and prometheus-alertmanager (`make deps`).
 package e2e
@@ -111,7 +111,7 @@ func TestE2E(t *testing.T) {
 	// 4. Prometheus with the mixin's alerts, their `for:` shortened.
 	rules := writeShortenedAlerts(t, dir, bins["promtool"])
 	promAddr := freeAddr(t)
-	promConfig := writeFile(t, dir, "prometheus.yml", prometheusConfig(exporterAddr, amAddr, rules))
+	promConfig := writeFile(t, dir, "prometheus.yml", prometheusConfig(t, exporterAddr, amAddr, rules))
 	prom := startProcess(ctx, t, "prometheus", bins["prometheus"],
 		"--config.file="+promConfig,
 		"--storage.tsdb.path="+mkdir(t, dir, "prometheus-data"),
@@ -247,6 +247,12 @@ func schedule(period, hour, day int, last time.Time) string {
 // Configuration files
 
 func writeExporterConfig(t *testing.T, dir string, portalURLs map[string]string) string {
+	return writePortals(t, dir, portalNames, portalURLs, "")
+}
+
+// writePortals writes dir/portals.yml listing the portals names, each with
+// its URL from urls, the key file dir/api-key and the lines extra.
+func writePortals(t *testing.T, dir string, names []string, urls map[string]string, extra string) string {
 	t.Helper()
 	keyFile := filepath.Join(dir, "api-key")
 	if err := os.WriteFile(keyFile, []byte(apiKey+"\n"), 0o600); err != nil {
@@ -254,8 +260,8 @@ func writeExporterConfig(t *testing.T, dir string, portalURLs map[string]string)
 	}
 	var b strings.Builder
 	b.WriteString("portals:\n")
-	for _, name := range portalNames {
-		fmt.Fprintf(&b, "  - name: %s\n    url: %q\n    api_key_file: %q\n", name, portalURLs[name], keyFile)
+	for _, name := range names {
+		fmt.Fprintf(&b, "  - name: %s\n    url: %q\n    api_key_file: %q\n%s", name, urls[name], keyFile, extra)
 	}
 	return writeFile(t, dir, "portals.yml", b.String())
 }
@@ -272,8 +278,10 @@ receivers:
   - name: blackhole
 `
 
-// prometheusConfig is the README's /probe set-up, scraping every second.
-func prometheusConfig(exporterAddr, amAddr, rulesFile string) string {
+// prometheusConfig is the README's discovery set-up, scraping every second,
+// with the mixin's alerts and Alertmanager.
+func prometheusConfig(t *testing.T, exporterAddr, amAddr, rulesFile string) string {
+	t.Helper()
 	return fmt.Sprintf(`global:
   scrape_interval: 1s
   scrape_timeout: 1s
@@ -283,22 +291,7 @@ alerting:
   alertmanagers:
     - static_configs:
         - targets: [%q]
-scrape_configs:
-  - job_name: docspace
-    metrics_path: /probe
-    static_configs:
-      - targets: [%s]
-    relabel_configs:
-      - source_labels: [__address__]
-        target_label: __param_target
-      - source_labels: [__param_target]
-        target_label: instance
-      - target_label: __address__
-        replacement: %q
-  - job_name: docspace_exporter
-    static_configs:
-      - targets: [%q]
-`, rulesFile, amAddr, strings.Join(portalNames, ", "), exporterAddr, exporterAddr)
+`, rulesFile, amAddr) + readmePrometheusConfig(t, discoveryMarker, exporterAddr, nil)
 }
 
 // writeShortenedAlerts writes mixin/alerts.yaml with the `for:` of every rule
@@ -369,14 +362,7 @@ func checkTargetsUp(ctx context.Context, t *testing.T, promURL string) {
 		want["docspace/"+name] = true
 	}
 	err := waitFor(ctx, 60*time.Second, func() error {
-		var targets struct {
-			ActiveTargets []struct {
-				Labels    map[string]string `json:"labels"`
-				ScrapeURL string            `json:"scrapeUrl"`
-				Health    string            `json:"health"`
-				LastError string            `json:"lastError"`
-			} `json:"activeTargets"`
-		}
+		var targets promTargets
 		if err := promAPI(ctx, promURL+"/api/v1/targets", &targets); err != nil {
 			return err
 		}
@@ -518,6 +504,19 @@ func checkAlerts(ctx context.Context, t *testing.T, promURL, amURL string) {
 
 // ---------------------------------------------------------------------------
 // Prometheus and Alertmanager APIs
+
+// promTargets is the answer of Prometheus' /api/v1/targets.
+type promTargets struct {
+	ActiveTargets []struct {
+		Labels    map[string]string `json:"labels"`
+		ScrapeURL string            `json:"scrapeUrl"`
+		Health    string            `json:"health"`
+		LastError string            `json:"lastError"`
+	} `json:"activeTargets"`
+	DroppedTargets []struct {
+		DiscoveredLabels map[string]string `json:"discoveredLabels"`
+	} `json:"droppedTargets"`
+}
 
 // promAPI GETs a Prometheus API URL and decodes its data into v.
 func promAPI(ctx context.Context, u string, v any) error {
@@ -846,8 +845,11 @@ func holdsFor(ctx context.Context, d time.Duration, cond func() error) error {
 var httpClient = &http.Client{Timeout: 5 * time.Second}
 
 // httpGet returns the body of a 200 answer to GET u.
-func httpGet(ctx context.Context, u string) ([]byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+func httpGet(ctx context.Context, u string) ([]byte, error) { return httpDo(ctx, http.MethodGet, u) }
+
+// httpDo returns the body of a 200 answer to a request without body.
+func httpDo(ctx context.Context, method, u string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, method, u, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -861,7 +863,7 @@ func httpGet(ctx context.Context, u string) ([]byte, error) {
 		return nil, err
 	}
 	if resp.StatusCode != http.StatusOK {
-		return body, fmt.Errorf("GET %s: %s: %s", u, resp.Status, bytes.TrimSpace(body))
+		return body, fmt.Errorf("%s %s: %s: %s", method, u, resp.Status, bytes.TrimSpace(body))
 	}
 	return body, nil
 }

@@ -38,7 +38,7 @@ func dashboardFiles(t *testing.T) map[string][]byte {
 		t.Fatal(err)
 	}
 	if len(paths) == 0 {
-		t.Fatalf("no dashboards in mixin/%s: run `go test ./mixin -update`", dashboardsDir)
+		t.Fatalf("no dashboards in mixin/%s: run `make generate`", dashboardsDir)
 	}
 	files := make(map[string][]byte, len(paths))
 	for _, p := range paths {

@@ -5,8 +5,9 @@
 #
 # Builds the exporter, the fake portals (cmd/fakedocspace) and the load
 # generator (cmd/loadtest) into a temporary directory, starts the fake with
-# 1000 portals answering after 20 ms, and runs the phases asked for, each
-# against a freshly started exporter:
+# LOAD_PORTALS portals answering after 20 ms, each on its own loopback
+# address (127.1.x.y) as real portals are on hosts of their own, and runs the
+# phases asked for, each against a freshly started exporter:
 #
 #   scrape  one portal (--docspace.url); 50 concurrent scrapes of /metrics
 #           for 30 s. Thresholds: no error, peak RSS < 20 MiB.
@@ -16,12 +17,20 @@
 #           of /metrics, 64 at a time. Thresholds: no error, RSS right after
 #           the burst < 20 MiB, at most 0.2 getbackupschedule calls per
 #           scrape (concurrent scrapes share the call in flight).
-#   probe   1000 portals (--config.file), each probed once every 15 s for
-#           LOAD_DURATION (seconds, or e.g. 180s or 3m; default 180s).
-#           Thresholds: no error, peak RSS < 100 MiB, CPU < 0.25 of one core,
-#           p99 within 5 ms of the portals' own p99 (nominally 20 ms), which
-#           is measured alongside: every probed portal is also called
-#           directly, as the exporter calls it, under the same load.
+#   probe   LOAD_PORTALS portals (--config.file; default 1000), each probed
+#           once every LOAD_INTERVAL (default 15s) for LOAD_DURATION
+#           (seconds, or e.g. 180s or 3m; default 180s). Thresholds: no
+#           error, p99 within 5 ms of the portals' own p99 (nominally 20 ms),
+#           which is measured alongside: every probed portal is also called
+#           directly, as the exporter calls it, under the same load; peak RSS
+#           < LOAD_MAX_RSS_MIB and CPU < LOAD_MAX_CPU of one core, by default
+#           100 MiB and 0.25 up to 1000 portals, 300 MiB and 0.5 above.
+#
+# LOAD_EXPORTER_ARGS adds flags to the exporter of the probe phase, e.g.
+# --docspace.max-idle-connections=0 to measure the probes without
+# kept-alive connections. Many portals take many file descriptors (the fake
+# listens on one address per portal): the script raises its soft limit
+# (ulimit -n) to the hard one.
 #
 # The exporter's CPU and memory are read from /proc/<pid>, so the load
 # generator and the fake sharing the machine do not count. Exits 1 when a
@@ -54,8 +63,20 @@ else
 	exit 2
 fi
 
-portals=1000
+portals=${LOAD_PORTALS:-1000}
+interval=${LOAD_INTERVAL:-15s}
+if ! [[ $portals =~ ^[1-9][0-9]{0,4}$ ]]; then
+	echo "LOAD_PORTALS must be 1 to 99999; got '$portals'" >&2
+	exit 2
+fi
+if ((portals > 1000)); then
+	max_rss=${LOAD_MAX_RSS_MIB:-300} max_cpu=${LOAD_MAX_CPU:-0.5}
+else
+	max_rss=${LOAD_MAX_RSS_MIB:-100} max_cpu=${LOAD_MAX_CPU:-0.25}
+fi
+read -r -a exporter_extra <<<"${LOAD_EXPORTER_ARGS:-}"
 portal_latency=20ms
+ulimit -n "$(ulimit -Hn)"
 
 read -ra exporter_env <<<"${LOAD_EXPORTER_ENV:-}"
 for word in "${exporter_env[@]}"; do
@@ -142,21 +163,26 @@ key="sk-load-test-$RANDOM$RANDOM"
 fake_port=$(free_port)
 fake="http://127.0.0.1:$fake_port"
 "$tmp/fakedocspace" --listen-address="127.0.0.1:$fake_port" --key="$key" \
-	--portals="$portals" --latency="$portal_latency" 2>"$tmp/fake.log" &
+	--portals="$portals" --portal-per-address --portals-file="$tmp/portals.txt" \
+	--latency="$portal_latency" 2>"$tmp/fake.log" &
 fake_pid=$!
 pids+=("$fake_pid")
-wait_http "$fake_pid" "$fake/"
-echo "== fake DocSpace: $portals portals on $fake, latency $portal_latency (pid $fake_pid)"
+if ! wait_http "$fake_pid" "$fake/"; then
+	tail -n 20 "$tmp/fake.log" >&2
+	exit 1
+fi
+echo "== fake DocSpace: $portals portals on 127.1.x.y:$fake_port, latency $portal_latency (pid $fake_pid)"
 
 {
 	echo "portals:"
-	for i in $(seq -f '%04g' 1 "$portals"); do
-		echo "  - name: portal-$i"
-		echo "    url: $fake/portal-$i"
+	while read -r name url; do
+		echo "  - name: $name"
+		echo "    url: $url"
 		echo "    api_key_file: $tmp/key"
 		echo "    timezone: UTC"
-	done
+	done <"$tmp/portals.txt"
 } >"$tmp/portals.yml"
+first_portal=$(awk 'NR == 1 { print $2 }' "$tmp/portals.txt")
 
 failed=()
 
@@ -209,7 +235,7 @@ run_phase() {
 
 if [[ $phase == scrape || $phase == all ]]; then
 	run_phase scrape \
-		--docspace.url="$fake/portal-0001" --docspace.api-key-file="$tmp/key" --web.disable-exporter-metrics \
+		--docspace.url="$first_portal" --docspace.api-key-file="$tmp/key" --web.disable-exporter-metrics \
 		-- \
 		--mode=scrape --concurrency=50 --duration=30s --max-requests=500000 \
 		--max-errors=0 --max-rss-mib=20
@@ -228,11 +254,11 @@ fi
 
 if [[ $phase == probe || $phase == all ]]; then
 	run_phase probe \
-		--config.file="$tmp/portals.yml" \
+		--config.file="$tmp/portals.yml" "${exporter_extra[@]}" \
 		-- \
-		--mode=probe --targets="$portals" --interval=15s --duration="${duration_s}s" --max-requests=500000 \
-		--portals="$fake" --key-file="$tmp/key" \
-		--max-errors=0 --max-rss-mib=100 --max-cpu-core-ratio=0.25 --max-p99-over=5ms
+		--mode=probe --targets="$portals" --interval="$interval" --duration="${duration_s}s" --max-requests=500000 \
+		--portals-file="$tmp/portals.txt" --key-file="$tmp/key" \
+		--max-errors=0 --max-rss-mib="$max_rss" --max-cpu-core-ratio="$max_cpu" --max-p99-over=5ms
 fi
 
 echo

@@ -4,12 +4,15 @@
 //
 // The portal at the root answers like a healthy portal. --portals=N adds N
 // more under /portal-0001 ... /portal-N (give the exporter
-// http://127.0.0.1:PORT/portal-0001 as a portal URL). --demo adds portals in
-// telling states under /healthy, /overdue, /failed, /unauthorized and
-// /no-schedule, and for the stored-backup history under /not-stored (the
-// last scheduled start left no stored backup), /no-backups (none stored),
-// /many-backups (1,000 stored), /slow-history (the history takes 60 s),
-// /history-forbidden (403), /history-error (500) and /dump (the
+// http://127.0.0.1:PORT/portal-0001 as a portal URL), or with
+// --portal-per-address each at the root of its own loopback address
+// (127.1.0.1, 127.1.0.2, ... at the same port), as real portals are on
+// hosts of their own; --portals-file lists their names and URLs. --demo adds
+// portals in telling states under /healthy, /overdue, /failed,
+// /unauthorized and /no-schedule, and for the stored-backup history under
+// /not-stored (the last scheduled start left no stored backup), /no-backups
+// (none stored), /many-backups (1,000 stored), /slow-history (the history
+// takes 60 s), /history-forbidden (403), /history-error (500) and /dump (the
 // server-wide dump schedule and its backups, for Dump=true).
 package main
 
@@ -40,6 +43,8 @@ func main() {
 		timezone = app.Flag("timezone", "Time zone the portals report in their settings.").Default("UTC").String()
 		certFile = app.Flag("tls.cert-file", "Serve HTTPS with this certificate (PEM).").String()
 		keyFile  = app.Flag("tls.key-file", "Private key for --tls.cert-file (PEM).").String()
+		perAddr  = app.Flag("portal-per-address", "Serve each of the --portals on its own loopback address, 127.1.x.y, at the port of --listen-address, instead of under a path.").Bool()
+		list     = app.Flag("portals-file", "Write the name and URL of each of the --portals to this file, one portal a line.").String()
 	)
 	kingpin.MustParse(app.Parse(os.Args[1:]))
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -65,8 +70,31 @@ func main() {
 		mux.Handle(path+"/", http.StripPrefix(path, p))
 	}
 	mux.Handle("/", newPortal())
+	_, port, _ := net.SplitHostPort(*listen)
+	scheme := "http"
+	if *certFile != "" {
+		scheme = "https"
+	}
+	var servers []*http.Server
+	var urls strings.Builder
 	for i := 1; i <= *portals; i++ {
-		mount(fmt.Sprintf("/portal-%04d", i), newPortal())
+		name := fmt.Sprintf("portal-%04d", i)
+		if !*perAddr {
+			mount("/"+name, newPortal())
+			fmt.Fprintf(&urls, "%s %s://%s/%s\n", name, scheme, *listen, name)
+			continue
+		}
+		if i >= 1<<16 {
+			app.Fatalf("--portal-per-address serves at most 65535 portals")
+		}
+		addr := net.JoinHostPort(fmt.Sprintf("127.1.%d.%d", i>>8, i&0xff), port)
+		servers = append(servers, &http.Server{Addr: addr, Handler: newPortal(), ReadHeaderTimeout: 10 * time.Second})
+		fmt.Fprintf(&urls, "%s %s://%s\n", name, scheme, addr)
+	}
+	if *list != "" {
+		if err := os.WriteFile(*list, []byte(urls.String()), 0o644); err != nil {
+			app.Fatalf("--portals-file: %v", err)
+		}
 	}
 	if *demo {
 		mount("/healthy", newPortal())
@@ -115,15 +143,34 @@ func main() {
 		mount("/dump", dump)
 	}
 
-	server := &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("serving fake DocSpace portals", "address", *listen, "portals", 1+*portals, "demo", *demo,
-		"tls", *certFile != "")
-	if *certFile != "" {
-		err = server.ListenAndServeTLS(*certFile, *keyFile)
-	} else {
-		err = server.ListenAndServe()
+	servers = append(servers, &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+	logger.Info("serving fake DocSpace portals", "address", *listen, "portals", 1+*portals, "per_address", *perAddr,
+		"demo", *demo, "tls", *certFile != "")
+	// Every listener is opened before any is served, so that the portals
+	// are all reachable once the root answers.
+	listeners := make([]net.Listener, len(servers))
+	for i, s := range servers {
+		if listeners[i], err = net.Listen("tcp", s.Addr); err != nil {
+			logger.Error("cannot listen", "err", err)
+			os.Exit(1)
+		}
 	}
-	if err != nil && !errors.Is(err, http.ErrServerClosed) {
+	failed := make(chan error, 1)
+	for i, s := range servers {
+		go func() {
+			var err error
+			if *certFile != "" {
+				err = s.ServeTLS(listeners[i], *certFile, *keyFile)
+			} else {
+				err = s.Serve(listeners[i])
+			}
+			select {
+			case failed <- err:
+			default:
+			}
+		}()
+	}
+	if err := <-failed; err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("serving failed", "err", err)
 		os.Exit(1)
 	}

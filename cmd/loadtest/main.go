@@ -92,6 +92,22 @@ type options struct {
 	// fake, when set, is the portal this process serves the exporter
 	// (--fake-portal), whose calls are counted.
 	fake *docspacetest.Portal
+	// portalURLs, when set instead of portals, holds the URL of each
+	// portal by name (fakedocspace --portals-file).
+	portalURLs map[string]string
+}
+
+// portalURL returns the URL of the portal called name, for the direct
+// calls; false when none is known.
+func (o *options) portalURL(name string) (string, bool) {
+	if o.portalURLs != nil {
+		u, ok := o.portalURLs[name]
+		return u, ok
+	}
+	if o.portals != nil {
+		return o.portals.String() + "/" + name, true
+	}
+	return "", false
 }
 
 type thresholds struct {
@@ -117,6 +133,7 @@ func run(args []string) int {
 		rssAfterSet, upSet     bool
 		portals, keyFile       string
 		fakePortal             string
+		portalsFile            string
 		maxRSS, maxCPU         float64
 		maxRSSAfter, maxUp     float64
 		maxP99Over             time.Duration
@@ -133,7 +150,8 @@ func run(args []string) int {
 	app.Flag("timeout", "Timeout of one request.").Default("10s").DurationVar(&o.timeout)
 	app.Flag("portal-latency", "Latency of the fake portals, taken off p99 for --max-p99-over unless --portals is given.").Default("0s").DurationVar(&o.portalLatency)
 	app.Flag("portals", "Probe mode: root URL of the fake portals (loopback only); each probed portal is also called directly, and the p99 of those calls is taken off the probes' p99 for --max-p99-over.").StringVar(&portals)
-	app.Flag("key-file", "File with the key the fake portals accept, for --portals and --fake-portal.").StringVar(&keyFile)
+	app.Flag("portals-file", "Probe mode: like --portals, with each portal's URL read from this file of \"name URL\" lines (loopback only), as fakedocspace --portals-file writes it.").StringVar(&portalsFile)
+	app.Flag("key-file", "File with the key the fake portals accept, for --portals, --portals-file and --fake-portal.").StringVar(&keyFile)
 	app.Flag("fake-portal", "Scrape mode: serve one fake DocSpace portal on this loopback address (host:port) during the run, answering after --portal-latency and accepting the key of --key-file, and count the calls the exporter makes to it (start the exporter with --docspace.url=http://host:port).").
 		StringVar(&fakePortal)
 	app.Flag("max-errors", "Most errors allowed.").Default("0").Int64Var(&th.maxErrors)
@@ -158,13 +176,19 @@ func run(args []string) int {
 		fmt.Fprintf(os.Stderr, "loadtest: error: --exporter: %v\n", err)
 		return 2
 	}
+	if portalsFile != "" {
+		if o.portalURLs, err = readPortalURLs(portalsFile); err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: error: --portals-file: %v\n", err)
+			return 2
+		}
+	}
 	if portals != "" {
 		if o.portals, err = loopbackURL(portals); err != nil {
 			fmt.Fprintf(os.Stderr, "loadtest: error: --portals: %v\n", err)
 			return 2
 		}
 	}
-	if portals != "" || fakePortal != "" {
+	if portals != "" || portalsFile != "" || fakePortal != "" {
 		key, err := os.ReadFile(keyFile)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "loadtest: error: --key-file: %v\n", err)
@@ -180,8 +204,8 @@ func run(args []string) int {
 		err = errors.New("--duration, --timeout and --max-requests must be positive")
 	case o.mode == modeScrape && o.concurrency <= 0:
 		err = errors.New("--concurrency must be positive")
-	case o.mode == modeProbe && (o.targets <= 0 || o.targets > 9999 || o.interval < time.Duration(o.targets)):
-		err = errors.New("--targets must be 1 to 9999 and --interval at least 1ns per target")
+	case o.mode == modeProbe && (o.targets <= 0 || o.targets > 99999 || o.interval < time.Duration(o.targets)):
+		err = errors.New("--targets must be 1 to 99999 and --interval at least 1ns per target")
 	case fakePortal != "" && o.mode != modeScrape:
 		err = errors.New("--fake-portal needs --mode=scrape")
 	case upSet && fakePortal == "":
@@ -256,6 +280,28 @@ func serveFake(o *options, addr string) (stop func(), err error) {
 		fake.Close()
 		_ = server.Close()
 	}, nil
+}
+
+// readPortalURLs reads a file of "name URL" lines; every URL must be a
+// loopback one.
+func readPortalURLs(path string) (map[string]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	urls := map[string]string{}
+	for line := range strings.Lines(string(data)) {
+		name, raw, ok := strings.Cut(strings.TrimSpace(line), " ")
+		if !ok {
+			return nil, fmt.Errorf("%q is not a \"name URL\" line", line)
+		}
+		u, err := loopbackURL(raw)
+		if err != nil {
+			return nil, err
+		}
+		urls[name] = u.String()
+	}
+	return urls, nil
 }
 
 // loopbackURL parses raw and refuses it unless its host is a loopback
@@ -437,8 +483,8 @@ func probe(ctx context.Context, o options, c *http.Client, rec *recorder, take f
 			name := fmt.Sprintf("portal-%04d", sent%o.targets+1)
 			target := fmt.Sprintf("%s/probe?target=%s", o.exporter, name)
 			wg.Go(func() { get(c, target, rec) })
-			if o.portals != nil {
-				wg.Go(func() { direct(c, o.portals.String()+"/"+name, o.key, rec) })
+			if portal, ok := o.portalURL(name); ok {
+				wg.Go(func() { direct(c, portal, o.key, rec) })
 			}
 		}
 	}

@@ -1,0 +1,67 @@
+package client
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"net/http"
+	"sync"
+)
+
+// maxIdlePerPortal is how many idle connections a portal keeps at most: a
+// scrape calls two endpoints at once.
+const maxIdlePerPortal = 2
+
+// Pool holds the connections to DocSpace that are kept alive between
+// scrapes, shared by the clients of many portals. At most maxIdle
+// connections stay idle for all the portals with the same TLS settings
+// together, and at most two for one portal; past that, the one idle the
+// longest is closed. So a fleet too big to keep a connection to every
+// portal open costs a bounded amount of memory and file descriptors, and
+// pays a new connection (and TLS handshake) for the portals whose
+// connections were closed.
+type Pool struct {
+	maxIdle int
+
+	mu         sync.Mutex
+	transports []*http.Transport // one per distinct TLS settings
+}
+
+// NewPool returns a pool that keeps at most maxIdle idle connections per
+// TLS settings; with 0 it keeps none, every call opening a connection.
+func NewPool(maxIdle int) *Pool {
+	return &Pool{maxIdle: max(maxIdle, 0)}
+}
+
+// transport returns the transport of the portals with the TLS settings
+// cfg, made on first use.
+func (p *Pool) transport(cfg TLSConfig) *http.Transport {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, t := range p.transports {
+		if c := t.TLSClientConfig; c.InsecureSkipVerify == cfg.InsecureSkipVerify && sameRoots(c.RootCAs, cfg.RootCAs) {
+			return t
+		}
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // an explicit operator choice
+	// net/http takes MaxIdleConns 0 for no limit: 0 here turns keep-alive
+	// off instead.
+	t.MaxIdleConns = p.maxIdle
+	t.MaxIdleConnsPerHost = maxIdlePerPortal
+	t.DisableKeepAlives = p.maxIdle == 0
+	// Requests and answers are small; an exporter probing many portals
+	// keeps many connections open, so small buffers add up.
+	t.ReadBufferSize = 2 << 10
+	t.WriteBufferSize = 1 << 10
+	p.transports = append(p.transports, t)
+	return t
+}
+
+// sameRoots tells whether two CA pools hold the same certificates; nil is
+// the system's.
+func sameRoots(a, b *x509.CertPool) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Equal(b)
+}
