@@ -12,15 +12,15 @@ LDFLAGS     := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revi
                -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 
-.PHONY: all build test deps lint unit e2e packaging bench load demo release clean
+.PHONY: all build test deps lint unit e2e packaging demo-test bench load demo release clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o docspace_exporter .
 
-## test: everything CI runs: set-up, lint, unit tests with -race, end to end, packaging.
-test: deps lint unit e2e packaging
+## test: everything CI runs: set-up, lint, unit tests with -race, end to end, packaging, demo.
+test: deps lint unit e2e packaging demo-test
 
 deps:
 	bash scripts/install-deps.sh
@@ -50,6 +50,9 @@ load:
 
 demo:
 	bash scripts/demo.sh
+
+demo-test:
+	bash scripts/test-demo.sh
 
 release:
 	bash scripts/release.sh $(VERSION)
