@@ -15,15 +15,15 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 # tests only, the mixin, the deployment examples and the end-to-end test.
 MODULES     := . mixin examples e2e
 
-.PHONY: all build test deps lint unit e2e packaging bench load demo release generate clean
+.PHONY: all build test deps lint unit e2e packaging demo-test bench load demo release generate clean
 
 all: build
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o docspace_exporter .
 
-## test: everything CI runs: set-up, lint, unit tests with -race, end to end, packaging.
-test: deps lint unit e2e packaging
+## test: everything CI runs: set-up, lint, unit tests with -race, end to end, packaging, demo.
+test: deps lint unit e2e packaging demo-test
 
 deps:
 	bash scripts/install-deps.sh
@@ -59,6 +59,9 @@ load:
 
 demo:
 	bash scripts/demo.sh
+
+demo-test:
+	bash scripts/test-demo.sh
 
 release:
 	bash scripts/release.sh $(VERSION)

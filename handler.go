@@ -81,11 +81,16 @@ func newScraper(logger *slog.Logger, offset time.Duration, self prometheus.Regis
 
 // serve answers one scrape of target with its metrics, gathered afresh
 // within the scrape's deadline, merged with extra (nil for none). It
-// answers 200 whatever DocSpace does.
+// answers 200 whatever DocSpace does. A debug request (?debug=true) gets
+// the account of the scrape instead (serveDebug), without extra.
 func (s *scraper) serve(w http.ResponseWriter, r *http.Request, target *collector.Target, extra prometheus.Gatherer) {
 	timeout, err := scrapeTimeout(r, target.Settings().Timeout, s.offset)
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
+	if debugRequested(r) {
+		s.serveDebug(ctx, w, target, timeout, err)
+		return
+	}
 
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(collector.New(ctx, target, s.logger, err))

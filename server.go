@@ -6,7 +6,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/docspace-exporter/docspace_exporter/collector"
@@ -47,8 +46,9 @@ func newMux(rt routes) (*http.ServeMux, error) {
 		metrics = promhttp.InstrumentMetricHandler(rt.self, metrics)
 	}
 	mux.Handle(rt.metricsPath, getOnly(metrics))
-	links := []web.LandingLinks{{Address: rt.metricsPath, Text: "Metrics"}}
+	landing := landingPage{metricsPath: rt.metricsPath, target: rt.target}
 	if rt.portals != nil {
+		landing.portals = func() *fleet { return rt.portals.Current() }
 		mux.Handle("/probe", getOnly(rt.scraper.probe(func(name string) *collector.Target {
 			return rt.portals.Current().lookup(name)
 		})))
@@ -64,9 +64,7 @@ func newMux(rt routes) (*http.ServeMux, error) {
 			}
 			fmt.Fprintln(w, "ok")
 		})
-		links = append(links, web.LandingLinks{Address: "/probe", Text: "Probe a portal of the config file: /probe?target=<name>"})
 		mux.Handle("/discovery", getOnly(discovery(rt.portals.Current)))
-		links = append(links, web.LandingLinks{Address: "/discovery", Text: "The portals of the config file, for Prometheus' http_sd_configs"})
 	}
 	ok := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -75,15 +73,8 @@ func newMux(rt routes) (*http.ServeMux, error) {
 	mux.HandleFunc("/-/healthy", ok)
 	mux.HandleFunc("/-/ready", ok)
 	if rt.metricsPath != "/" {
-		landing, err := web.NewLandingPage(web.LandingConfig{
-			Name:        "DocSpace Exporter",
-			Description: "Prometheus exporter for the backups of ONLYOFFICE DocSpace portals",
-			Version:     version.Info(),
-			Links: append(links,
-				web.LandingLinks{Address: "/-/healthy", Text: "Health"},
-				web.LandingLinks{Address: "/-/ready", Text: "Readiness"}),
-		})
-		if err != nil {
+		// Rendered for each request; rendered once here to fail early.
+		if _, err := web.NewLandingPage(landing.config()); err != nil {
 			return nil, err
 		}
 		mux.Handle("/", landing)

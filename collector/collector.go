@@ -99,6 +99,7 @@ func (c *Collector) Collect(metrics chan<- prometheus.Metric) {
 	}
 	sched := timed(func() (*client.Schedule, error) { return t.client.BackupSchedule(c.ctx) })
 	wg.Wait()
+	c.logCalls(sched, progress, location, history)
 
 	send(upDesc, boolValue(sched.err == nil))
 	send(statusCodeDesc, float64(client.StatusCode(sched.err)))

@@ -9,7 +9,12 @@
 #   - Prometheus with the mixin's alerts (mixin/alerts.yaml) and the /probe
 #     scrape jobs of the README,
 #   - Alertmanager, when it is installed,
-# prints their URLs and runs until Ctrl-C, then stops everything it started.
+# prints their URLs and runs until Ctrl-C, then stops everything it started
+# and exits 0. On a terminal, Ctrl-C is read as a key rather than sent as a
+# signal to every process of the terminal, so that make, which runs this
+# script for `make demo`, ends quietly too; a SIGINT from elsewhere stops
+# the demo the same way. Every URL printed answers 200 with something to
+# read (scripts/test-demo.sh checks it).
 #
 # Environment:
 #   DEMO_SECONDS=N  stop by itself after N seconds (0, the default: run until Ctrl-C)
@@ -38,6 +43,7 @@ alertmanager=$(command -v prometheus-alertmanager || command -v alertmanager || 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/docspace-demo.XXXXXX")
 pids=()
 names=()
+tty_settings=""
 
 cleanup() {
 	local status=$? i
@@ -59,11 +65,33 @@ cleanup() {
 		done
 	fi
 	rm -rf "$tmp"
+	if [[ -n $tty_settings ]]; then
+		stty "$tty_settings" 2>/dev/null || true
+	fi
 	exit "$status"
 }
 trap cleanup EXIT
-trap 'exit 130' INT
+trap 'exit 0' INT
 trap 'exit 143' TERM
+
+# On a terminal, Ctrl-C becomes a key the main loop reads (ctrl_c_pressed):
+# no SIGINT reaches make or the demo's processes. A Ctrl-C typed while the
+# demo starts waits in the terminal and stops it as soon as it runs.
+if [[ -t 0 ]]; then
+	tty_settings=$(stty -g)
+	stty -isig -icanon -echo min 0 time 10
+fi
+
+# ctrl_c_pressed: waits up to 1 s for a key; true when it is Ctrl-C.
+ctrl_c_pressed() {
+	local key
+	if [[ -z $tty_settings ]]; then
+		sleep 1
+		return 1
+	fi
+	key=$(dd bs=1 count=1 2>/dev/null) || true
+	[[ $key == $'\x03' ]]
+}
 
 # start NAME COMMAND...: runs COMMAND in the background, its output in $tmp/NAME.log.
 start() {
@@ -188,12 +216,14 @@ if ! curl -fsS -o /dev/null --max-time 2 "$prom_ui/targets" 2>/dev/null &&
 	prom_ui=$prom_ui/classic
 fi
 
+exporter=http://127.0.0.1:$exporter_port
 cat <<EOF
 
 DocSpace exporter demo (configuration and logs in $tmp):
-  fake portals      http://127.0.0.1:$fake_port/{$(IFS=,; echo "${portals[*]}")}   key: $demo_key
-  exporter          http://127.0.0.1:$exporter_port/metrics
-  probe a portal    http://127.0.0.1:$exporter_port/probe?target=overdue
+  exporter          $exporter/   (every portal, with links to its metrics and debug page)
+  probe a portal    $exporter/probe?target=overdue
+  its debug page    $exporter/probe?target=overdue&debug=true
+  exporter metrics  $exporter/metrics   (the exporter's own: the portals are on /probe)
   Prometheus        $prom_ui/targets
                     $prom_ui/alerts
 EOF
@@ -202,6 +232,10 @@ if [[ -n $alertmanager ]]; then
 else
 	echo "  (Alertmanager is not installed: 'make deps' installs it)"
 fi
+echo "  fake portals (each URL says what the portal is; key: $demo_key)"
+for p in "${portals[@]}"; do
+	printf '    %-18s http://127.0.0.1:%s/%s\n' "$p" "$fake_port" "$p"
+done
 cat <<EOF
 
 The alerts of mixin/alerts.yaml are pending at first and fire after their 'for':
@@ -226,5 +260,7 @@ while ((demo_seconds == 0 || SECONDS < end)); do
 			exit 1
 		fi
 	done
-	sleep 1
+	if ctrl_c_pressed; then
+		break
+	fi
 done

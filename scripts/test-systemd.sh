@@ -13,7 +13,12 @@
 #   - rotating the key as the unit's comment and the README say (edit the key
 #     file, `systemctl restart docspace_exporter`, simulated by copying the
 #     credential again and restarting) gives docspace_up 1, and the edit alone
-#     does not reach the running exporter, which reads systemd's copy.
+#     does not reach the running exporter, which reads systemd's copy;
+#   - many portals (the drop-in portals.conf with portals.yml): verify accepts
+#     the unit with the drop-in; a root-only /etc/docspace_exporter holding
+#     portals.yml and its keys is unreadable by the service's user, as the
+#     README says; with the credentials the drop-in names, copied as systemd
+#     does, the merged ExecStart line serves every portal of portals.yml.
 # systemd need not be running (it is not PID 1 in a container).
 #
 # Usage: bash scripts/test-systemd.sh
@@ -25,6 +30,8 @@ readonly UNIT_DIR=examples/systemd
 readonly SERVICE=docspace_exporter.service
 readonly SOCKET=docspace_exporter.socket
 readonly DEFAULTS=docspace_exporter.default
+readonly DROPIN=portals.conf
+readonly PORTALS=portals.yml
 readonly MAX_EXPOSURE=20 # systemd-analyze security --threshold: exposure 2.0
 readonly KEY="sk-fake-systemd-test-$$" # a fake key, accepted only by the fake portal
 
@@ -49,7 +56,7 @@ trap 'exit 130' INT TERM
 ensure_tools systemd-analyze:systemd curl:curl ss:iproute2 setpriv:util-linux
 ensure_go
 
-for f in "$SERVICE" "$SOCKET" "$DEFAULTS"; do
+for f in "$SERVICE" "$SOCKET" "$DEFAULTS" "$DROPIN" "$PORTALS"; do
 	[[ -f $UNIT_DIR/$f ]] || fatal "$UNIT_DIR/$f is missing"
 done
 
@@ -191,7 +198,7 @@ wait_http() {
 
 go build -o "$tmp/fakedocspace" ./cmd/fakedocspace || fatal "cannot build ./cmd/fakedocspace"
 portal_port=$(free_port) || fatal "no free port"
-"$tmp/fakedocspace" --listen-address="127.0.0.1:$portal_port" --key="$KEY" 2>"$tmp/fake.log" &
+"$tmp/fakedocspace" --listen-address="127.0.0.1:$portal_port" --key="$KEY" --portals=2 2>"$tmp/fake.log" &
 pids+=($!)
 wait_http "http://127.0.0.1:$portal_port/" || fatal "the fake portal did not start"
 listen_port=$(free_port) || fatal "no free port"
@@ -269,6 +276,138 @@ if grep -qF -- "$KEY" "$tmp/exporter.log"; then
 	fail "the exporter's log shows the key"
 else
 	pass "the exporter's log does not show the key"
+fi
+
+# --- many portals: the drop-in portals.conf and portals.yml -------------------
+
+dropin_dir=$root/etc/systemd/system/$SERVICE.d
+mkdir -p "$dropin_dir"
+cp "$UNIT_DIR/$DROPIN" "$dropin_dir/"
+if out=$(verify "$SERVICE") && [[ -z $out ]]; then
+	pass "systemd-analyze verify $SERVICE with the drop-in $DROPIN: no errors, no warnings"
+else
+	fail "systemd-analyze verify $SERVICE with the drop-in $DROPIN:"
+	printf '%s\n' "$out"
+fi
+
+# effective NAME FILE...: the values of the list setting NAME in the unit
+# FILEs read in order, as systemd merges a unit and its drop-ins: an empty
+# assignment drops what came before.
+effective() {
+	local name=$1 line
+	shift
+	local -a values=()
+	while IFS= read -r line; do
+		if [[ -z $line ]]; then
+			values=()
+		else
+			values+=("$line")
+		fi
+	done < <(sed -n "s/^$name=//p" "$@")
+	((${#values[@]} == 0)) || printf '%s\n' "${values[@]}"
+}
+files=("$UNIT_DIR/$SERVICE" "$UNIT_DIR/$DROPIN")
+mapfile -t exec_starts < <(effective ExecStart "${files[@]}")
+mapfile -t credentials < <(effective LoadCredential "${files[@]}")
+# shellcheck disable=SC2016 # systemd's variable, not the shell's
+if ((${#exec_starts[@]} == 1)) && [[ ${exec_starts[0]} == "$exec_path --config.file=\${CREDENTIALS_DIRECTORY}/$PORTALS \$ARGS" ]]; then
+	pass "with $DROPIN, ExecStart reads \${CREDENTIALS_DIRECTORY}/$PORTALS and takes \$ARGS"
+else
+	fail "with $DROPIN, ExecStart is not one line reading \${CREDENTIALS_DIRECTORY}/$PORTALS: ${exec_starts[*]}"
+fi
+if [[ " ${credentials[*]} " != *" api-key:"* && " ${credentials[*]} " == *" $PORTALS:/etc/docspace_exporter/$PORTALS "* ]]; then
+	pass "with $DROPIN, the credentials are $PORTALS and its keys, without the base unit's api-key"
+else
+	fail "with $DROPIN, the credentials are: ${credentials[*]}"
+fi
+if grep -qxF 'UnsetEnvironment=DOCSPACE_URL' "$UNIT_DIR/$DROPIN"; then
+	pass "$DROPIN drops DOCSPACE_URL of the environment file"
+else
+	fail "$DROPIN does not drop DOCSPACE_URL, which would add a portal without a key"
+fi
+# Every key file of portals.yml is a credential, named by a relative path.
+mapfile -t key_files < <(sed -n 's/^ *api_key_file: *//p' "$UNIT_DIR/$PORTALS")
+for k in "${key_files[@]}"; do
+	if [[ $k != */* && " ${credentials[*]} " == *" $k:/etc/docspace_exporter/$k "* ]]; then
+		pass "$PORTALS names $k, a credential of $DROPIN"
+	else
+		fail "$PORTALS names $k, which is not a credential of $DROPIN by that relative name"
+	fi
+done
+((${#key_files[@]} >= 2)) || fail "$PORTALS has ${#key_files[@]} key files, want an example of many"
+
+# /etc/docspace_exporter as the README makes it: root-only, holding the
+# example portals.yml (pointed at the fake portals) and a key per portal.
+etc=$tmp/etc/docspace_exporter
+mkdir -p "$tmp/etc"
+install -d -m 0700 "$etc"
+n=0
+while IFS= read -r line; do
+	if [[ $line =~ ^(\ *url:\ *) ]]; then
+		n=$((n + 1))
+		line="${BASH_REMATCH[1]}http://127.0.0.1:$portal_port/portal-$(printf '%04d' "$n")"
+	fi
+	printf '%s\n' "$line"
+done <"$UNIT_DIR/$PORTALS" >"$etc/$PORTALS"
+chmod 0600 "$etc/$PORTALS"
+for k in "${key_files[@]}"; do
+	install -m 0600 /dev/null "$etc/$k"
+	printf '%s\n' "$KEY" >"$etc/$k"
+done
+
+# The folder itself is unreadable for the service's user: the reason for
+# the credentials.
+if env -i PATH=/usr/bin:/bin setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs -- \
+	"$root$exec_path" --config.file="$etc/$PORTALS" --config.check >"$tmp/check.out" 2>&1; then
+	fail "the service's user can read the root-only $etc/$PORTALS: the test proves nothing"
+else
+	pass "the service's user cannot read a root-only /etc/docspace_exporter ($(head -n 1 "$tmp/check.out"))"
+fi
+if "$root$exec_path" --config.file="$etc/$PORTALS" --config.check >"$tmp/check.out" 2>&1; then
+	pass "--config.check as root with /etc/docspace_exporter/$PORTALS: $(tail -n 1 "$tmp/check.out")"
+else
+	fail "--config.check as root with /etc/docspace_exporter/$PORTALS: $(cat "$tmp/check.out")"
+fi
+
+stop_service # the single-portal service of the steps above
+
+# What `systemctl start` does with the drop-in: each LoadCredential=ID:PATH
+# copied to $CREDENTIALS_DIRECTORY/ID, then the merged ExecStart line run as
+# the service's user, with the environment file less UnsetEnvironment=.
+rm -rf "$creds"
+mkdir -m 0500 "$creds"
+for c in "${credentials[@]}"; do
+	cp "$tmp${c#*:}" "$creds/${c%%:*}"
+	chmod 0400 "$creds/${c%%:*}"
+done
+chown -R 65534:65534 "$creds"
+cmdline=${exec_starts[0]}
+cmdline=${cmdline//\$\{CREDENTIALS_DIRECTORY\}/$creds}
+cmdline=${cmdline//\$ARGS/$args}
+cmdline=${cmdline/#"$exec_path"/"$root$exec_path"}
+read -r -a argv <<<"$cmdline"
+env -i PATH=/usr/bin:/bin CREDENTIALS_DIRECTORY="$creds" \
+	setpriv --reuid=65534 --regid=65534 --clear-groups --no-new-privs -- "${argv[@]}" 2>>"$tmp/portals.log" &
+exporter_pid=$!
+pids+=("$exporter_pid")
+if wait_http "http://127.0.0.1:$listen_port/-/healthy"; then
+	mapfile -t names < <(sed -n 's/^ *- name: *//p' "$UNIT_DIR/$PORTALS")
+	for name in "${names[@]}"; do
+		up=$(curl -fsS --max-time 20 "http://127.0.0.1:$listen_port/probe?target=$name" | awk '$1 == "docspace_up" { print $2 }' || true)
+		expect "with $DROPIN and its credentials, /probe?target=$name: docspace_up" "$up" 1
+	done
+else
+	fail "the exporter started by the drop-in's ExecStart line did not answer; its log:"
+	tail -n 20 "$tmp/portals.log"
+fi
+stop_service
+if grep -qF -- "$KEY" "$tmp/portals.log"; then
+	fail "the exporter's log shows the key"
+fi
+if sed -n '/^### systemd/,/^### Kubernetes/p' README.md | grep -qF "examples/systemd/$DROPIN"; then
+	pass "the README's systemd section installs $DROPIN"
+else
+	fail "the README's systemd section does not say how to install $DROPIN"
 fi
 
 ((failed == 0)) || exit 1

@@ -2,8 +2,9 @@
 // the exporter without a portal, for demos and for load tests. It is the
 // fake the tests use (internal/docspacetest) behind a real listener.
 //
-// The portal at the root answers like a healthy portal. --portals=N adds N
-// more under /portal-0001 ... /portal-N (give the exporter
+// The portal at the root answers like a healthy portal: give the exporter
+// --docspace.url=http://127.0.0.1:PORT and a key file holding --key.
+// --portals=N adds N more under /portal-0001 ... /portal-N (give the exporter
 // http://127.0.0.1:PORT/portal-0001 as a portal URL), or with
 // --portal-per-address each at the root of its own loopback address
 // (127.1.0.1, 127.1.0.2, ... at the same port), as real portals are on
@@ -13,7 +14,11 @@
 // /not-stored (the last scheduled start left no stored backup), /no-backups
 // (none stored), /many-backups (1,000 stored), /slow-history (the history
 // takes 60 s), /history-forbidden (403), /history-error (500) and /dump (the
-// server-wide dump schedule and its backups, for Dump=true).
+// server-wide dump schedule and its backups, for Dump=true). Opened in a
+// browser, each added portal's own URL (/healthy, /portal-0001, ...) says
+// in plain text what the portal is and how to point the exporter at it;
+// below it, the portal answers as DocSpace does (the web client's HTML
+// page outside /api/2.0/).
 package main
 
 import (
@@ -33,7 +38,10 @@ import (
 )
 
 func main() {
-	app := kingpin.New("fakedocspace", "Fake DocSpace portals on loopback, for demos and load tests.")
+	app := kingpin.New("fakedocspace", "Fake DocSpace portals on loopback, for demos and load tests. "+
+		"The portal at the root is a healthy one: run the exporter with --docspace.url=http://ADDRESS (ADDRESS of --listen-address) "+
+		"and --docspace.api-key-file naming a file that holds --key. --portals and --demo add portals under paths of their own: "+
+		"open http://ADDRESS/NAME to read what each one is.")
 	var (
 		listen   = app.Flag("listen-address", "Address to listen on (loopback only).").Default("127.0.0.1:8080").String()
 		key      = app.Flag("key", "The key the fake portals accept (a fake key; never a real one).").Default("sk-fake").String()
@@ -65,9 +73,11 @@ func main() {
 		return p
 	}
 
+	const healthy = "a healthy portal: a daily backup at 03:00 UTC that ran and was stored"
 	mux := http.NewServeMux()
-	mount := func(path string, p *docspacetest.Portal) {
+	mount := func(path, about string, p *docspacetest.Portal) {
 		mux.Handle(path+"/", http.StripPrefix(path, p))
+		mux.Handle(path, describe(path, about))
 	}
 	mux.Handle("/", newPortal())
 	_, port, _ := net.SplitHostPort(*listen)
@@ -80,7 +90,7 @@ func main() {
 	for i := 1; i <= *portals; i++ {
 		name := fmt.Sprintf("portal-%04d", i)
 		if !*perAddr {
-			mount("/"+name, newPortal())
+			mount("/"+name, healthy, newPortal())
 			fmt.Fprintf(&urls, "%s %s://%s/%s\n", name, scheme, *listen, name)
 			continue
 		}
@@ -97,21 +107,21 @@ func main() {
 		}
 	}
 	if *demo {
-		mount("/healthy", newPortal())
+		mount("/healthy", healthy, newPortal())
 		overdue := newPortal()
 		overdueLast := lastDailyStart(now, 3)
 		overdue.SetSchedule(dailySchedule(overdueLast))
 		overdue.SetHistory(storedBackups(overdueLast)...)
-		mount("/overdue", overdue)
+		mount("/overdue", "a daily backup that last ran 3 days ago: DocSpaceBackupOverdue fires", overdue)
 		failed := newPortal()
 		failed.SetProgress(docspacetest.ProgressFailed)
-		mount("/failed", failed)
+		mount("/failed", "the latest backup task failed: DocSpaceBackupFailed fires", failed)
 		unauthorized := newPortal()
 		unauthorized.SetOverride(docspacetest.PathSchedule, docspacetest.Unauthorized())
-		mount("/unauthorized", unauthorized)
+		mount("/unauthorized", "the key is rejected (HTTP 401): DocSpaceAPIDown fires", unauthorized)
 		none := newPortal()
 		none.SetSchedule("")
-		mount("/no-schedule", none)
+		mount("/no-schedule", "no automatic backup schedule: DocSpaceBackupScheduleMissing fires", none)
 
 		// The scheduler started a backup 12 hours ago; it never landed.
 		notStored := newPortal()
@@ -119,28 +129,28 @@ func main() {
 		notStored.SetSchedule(dailySchedule(notStoredLast))
 		notStored.SetProgress("")
 		notStored.SetHistory(storedBackups(notStoredLast)[1:]...)
-		mount("/not-stored", notStored)
+		mount("/not-stored", "the scheduler started a backup 12 hours ago and it was never stored: DocSpaceBackupNotStored fires", notStored)
 		noBackups := newPortal()
 		noBackups.SetHistory()
-		mount("/no-backups", noBackups)
+		mount("/no-backups", "no backup stored at all: DocSpaceBackupNotStored fires", noBackups)
 		many := newPortal()
 		many.SetHistory(docspacetest.ManyBackups("docspace", lastDailyStart(now, 0).Add(3*time.Minute), 1000)...)
-		mount("/many-backups", many)
+		mount("/many-backups", "1,000 stored backups", many)
 		slow := newPortal()
 		slow.SetPathLatency(docspacetest.PathHistory, 60*time.Second)
-		mount("/slow-history", slow)
+		mount("/slow-history", "the list of stored backups takes 60 s to answer", slow)
 		forbidden := newPortal()
 		forbidden.SetOverride(docspacetest.PathHistory, docspacetest.ForbiddenAccessDenied())
-		mount("/history-forbidden", forbidden)
+		mount("/history-forbidden", "the list of stored backups answers HTTP 403", forbidden)
 		failing := newPortal()
 		failing.SetOverride(docspacetest.PathHistory, docspacetest.ServerError("Could not find a part of the path."))
-		mount("/history-error", failing)
+		mount("/history-error", "the list of stored backups answers HTTP 500", failing)
 		dump := newPortal()
 		dumpLast := lastDailyStart(now, 0)
 		dump.SetDumpSchedule(strings.Replace(dailySchedule(dumpLast), `"dump":false`, `"dump":true`, 1))
 		dump.SetDumpHistory(docspacetest.StoredBackup("workspace", dumpLast.Add(25*time.Minute), 3, docspacetest.DateTimeMySQL),
 			docspacetest.StoredBackup("workspace", dumpLast.AddDate(0, 0, -1).Add(27*time.Minute), 3, docspacetest.DateTimeMySQL))
-		mount("/dump", dump)
+		mount("/dump", "the server-wide dump schedule and its backups: monitor it with dump: true (--docspace.dump)", dump)
 	}
 
 	servers = append(servers, &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second})
@@ -174,6 +184,22 @@ func main() {
 		logger.Error("serving failed", "err", err)
 		os.Exit(1)
 	}
+}
+
+// describe answers a browser opening a portal's own URL with what the
+// portal is and how to point the exporter at it.
+func describe(path, about string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		root := "http://" + r.Host + path
+		if r.TLS != nil {
+			root = "https://" + r.Host + path
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		fmt.Fprintf(w, "Fake DocSpace portal %s: %s.\n\n"+
+			"Give the exporter %s as the portal URL (--docspace.url, or url: in its config file) with a key file holding fakedocspace's --key.\n"+
+			"Its API answers below it, e.g. %s%s (with \"Authorization: Bearer KEY\").\n",
+			strings.TrimPrefix(path, "/"), about, root, root, docspacetest.PathSchedule)
+	})
 }
 
 // lastDailyStart is when the scheduler started the last backup of a daily

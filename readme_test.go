@@ -1,0 +1,225 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// codeBlock is one fenced block of the README.
+type codeBlock struct {
+	lang string
+	line int // of the opening fence
+	text string
+}
+
+// readmeBlocks returns the README's fenced code blocks.
+func readmeBlocks(t *testing.T) []codeBlock {
+	t.Helper()
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var (
+		blocks []codeBlock
+		cur    *codeBlock
+	)
+	for i, line := range strings.Split(string(data), "\n") {
+		switch {
+		case cur == nil && strings.HasPrefix(line, "```"):
+			cur = &codeBlock{lang: strings.TrimPrefix(line, "```"), line: i + 1}
+		case cur != nil && line == "```":
+			blocks = append(blocks, *cur)
+			cur = nil
+		case cur != nil:
+			cur.text += line + "\n"
+		}
+	}
+	if cur != nil {
+		t.Fatalf("README.md:%d: a code block is not closed", cur.line)
+	}
+	return blocks
+}
+
+type ruleFile struct {
+	Groups []struct {
+		Rules []struct {
+			Alert string `yaml:"alert"`
+			Expr  string `yaml:"expr"`
+			For   string `yaml:"for"`
+		} `yaml:"rules"`
+	} `yaml:"groups"`
+}
+
+var spaces = regexp.MustCompile(`\s+`)
+
+// Every alerting rule in the README passes promtool and is the mixin's
+// rule of the same name: the same expression and the same for.
+func TestReadmeAlertRules(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool is not on PATH (Debian: apt-get install prometheus): %v", err)
+	}
+	var mixin ruleFile
+	data, err := os.ReadFile("mixin/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &mixin); err != nil {
+		t.Fatal(err)
+	}
+	type rule struct{ expr, for_ string }
+	mixinRules := map[string][]rule{}
+	for _, g := range mixin.Groups {
+		for _, r := range g.Rules {
+			mixinRules[r.Alert] = append(mixinRules[r.Alert], rule{spaces.ReplaceAllString(strings.TrimSpace(r.Expr), " "), r.For})
+		}
+	}
+	checked := 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "yaml" || !strings.Contains(b.text, "alert:") {
+			continue
+		}
+		file := filepath.Join(t.TempDir(), "rules.yml")
+		if err := os.WriteFile(file, []byte(b.text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(promtool, "check", "rules", file).CombinedOutput(); err != nil {
+			t.Errorf("README.md:%d: promtool check rules: %v\n%s", b.line, err, out)
+			continue
+		}
+		var rf ruleFile
+		if err := yaml.Unmarshal([]byte(b.text), &rf); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range rf.Groups {
+			for _, r := range g.Rules {
+				checked++
+				got := rule{spaces.ReplaceAllString(strings.TrimSpace(r.Expr), " "), r.For}
+				want, ok := mixinRules[r.Alert]
+				switch {
+				case !ok:
+					t.Errorf("README.md:%d: alert %s is not in the mixin: a README alert must be the mixin's", b.line, r.Alert)
+				case len(want) != 1 || want[0] != got:
+					t.Errorf("README.md:%d: alert %s differs from the mixin's:\n got %+v\nwant %+v", b.line, r.Alert, got, want)
+				}
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no alerting rule found in the README's yaml blocks")
+	}
+}
+
+// The first line of a shell block of the README that is not run here.
+const (
+	// A block for a real host (or cluster): a portal, root, systemd,
+	// docker or kubectl. The scripts named in the line check its files.
+	exampleMark = "# example for a real "
+	// A block CI runs as written: each command is a line of .ci/run.
+	ciMark = "# run by CI as written"
+)
+
+// sandboxScript runs one README block ($BLOCK) as a user would, from the
+// repository's folder, in a network namespace of its own (so its ports,
+// 8080 and the exporter's 9977, are free and nothing leaves loopback) and
+// with a HOME of its own. A block that starts an exporter is left to serve
+// until /metrics answers; its metrics and landing page are saved in $OUT.
+// It prints how the block ended: "serving" or "exited N".
+const sandboxScript = `
+ip link set lo up
+setsid bash -e -c "$BLOCK" >"$OUT/log" 2>&1 </dev/null &
+pid=$!
+status="still starting after 180 s"
+for _ in $(seq 1 360); do
+	if curl -fsS --max-time 5 -o "$OUT/metrics" http://localhost:9977/metrics 2>/dev/null; then
+		status=serving
+		curl -fsS --max-time 5 -o "$OUT/landing" http://localhost:9977/ 2>/dev/null || true
+		break
+	fi
+	if ! kill -0 "$pid" 2>/dev/null; then
+		wait "$pid" && status="exited 0" || status="exited $?"
+		break
+	fi
+	sleep 0.5
+done
+kill -TERM -- "-$pid" 2>/dev/null
+sleep 0.5
+kill -KILL -- "-$pid" 2>/dev/null
+echo "$status"
+`
+
+// Every shell block of the README runs here as written, or is run by CI as
+// written, or says it is an example for a real host. A block that starts an
+// exporter must serve docspace_up 1.
+func TestReadmeShellBlocks(t *testing.T) {
+	ci, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ciLines := map[string]bool{}
+	for line := range strings.Lines(string(ci)) {
+		ciLines[strings.TrimSpace(line)] = true
+	}
+	goEnv := map[string]string{}
+	for _, name := range []string{"GOCACHE", "GOMODCACHE", "GOPATH", "GOFLAGS", "GOROOT"} {
+		out, err := exec.Command("go", "env", name).Output()
+		if err != nil {
+			t.Fatalf("go env %s: %v", name, err)
+		}
+		goEnv[name] = strings.TrimSpace(string(out))
+	}
+	served := 0
+	for _, b := range readmeBlocks(t) {
+		if b.lang != "sh" {
+			continue
+		}
+		first, _, _ := strings.Cut(b.text, "\n")
+		switch {
+		case strings.HasPrefix(first, exampleMark):
+			continue
+		case strings.HasPrefix(first, ciMark):
+			for line := range strings.Lines(b.text) {
+				if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") && !ciLines[line] {
+					t.Errorf("README.md:%d: %q is marked as run by CI, but .ci/run does not run it", b.line, line)
+				}
+			}
+			continue
+		}
+		out := t.TempDir()
+		home := t.TempDir()
+		cmd := exec.Command("unshare", "--net", "bash", "-c", sandboxScript)
+		cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "BLOCK=" + b.text, "OUT=" + out, "GOPROXY=off",
+			"GOCACHE=" + goEnv["GOCACHE"], "GOMODCACHE=" + goEnv["GOMODCACHE"], "GOPATH=" + goEnv["GOPATH"],
+			"GOFLAGS=" + goEnv["GOFLAGS"], "GOROOT=" + goEnv["GOROOT"]}
+		status, err := cmd.Output()
+		log, _ := os.ReadFile(filepath.Join(out, "log"))
+		if err != nil {
+			t.Fatalf("README.md:%d: the sandbox (unshare --net, as root) failed: %v\n%s", b.line, err, status)
+		}
+		switch s := strings.TrimSpace(string(status)); s {
+		case "exited 0":
+		case "serving":
+			served++
+			metrics, _ := os.ReadFile(filepath.Join(out, "metrics"))
+			if !strings.Contains(string(metrics), "\ndocspace_up 1\n") {
+				t.Errorf("README.md:%d: the exporter of the block serves no docspace_up 1:\n%s\nits log:\n%s", b.line, metrics, log)
+			}
+			landing, _ := os.ReadFile(filepath.Join(out, "landing"))
+			if !strings.Contains(string(landing), `href="/metrics?debug=true"`) {
+				t.Errorf("README.md:%d: the landing page of the block's exporter does not link its debug page:\n%s", b.line, landing)
+			}
+		default:
+			t.Errorf("README.md:%d: the block, run as written in a sandbox, %s; mark it %q if it needs a real host. Its output:\n%s",
+				b.line, s, exampleMark+"host", log)
+		}
+	}
+	if served == 0 {
+		t.Error("no block of the README starts an exporter that can be tried here (the Quick start)")
+	}
+}
