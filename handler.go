@@ -92,8 +92,12 @@ func (s *scraper) serve(w http.ResponseWriter, r *http.Request, target *collecto
 		return
 	}
 
+	// The calls to DocSpace are made first, as blackbox_exporter probes
+	// before it serves the probe's registry; then the registry gathers.
+	c := collector.New(ctx, target, s.logger, err)
+	c.Scrape()
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collector.New(ctx, target, s.logger, err))
+	registry.MustRegister(c)
 	var g prometheus.Gatherer = registry
 	if extra != nil {
 		g = prometheus.Gatherers{extra, registry}

@@ -30,6 +30,9 @@ type Collector struct {
 	err error
 	// now is the scrape's clock, for the never-run slot computation.
 	now func() time.Time
+
+	scraped sync.Once
+	metrics []prometheus.Metric // what the scrape found
 }
 
 // New returns a Collector for one scrape of target, bound to ctx, which
@@ -67,12 +70,32 @@ func timed[T any](f func() (T, error)) result[T] {
 	return result[T]{value: v, err: err, duration: time.Since(start)}
 }
 
-// Collect implements prometheus.Collector. It makes the scrape's calls to
-// DocSpace concurrently, then sends the metrics.
+// Scrape makes the scrape's calls to DocSpace, once: Collect sends what
+// they found. Collect scrapes by itself when Scrape was not called; the
+// handler calls Scrape before gathering, as blackbox_exporter runs its probe
+// before it serves the probe's registry, so that the registry's gathering
+// buffers are not held while DocSpace answers.
+func (c *Collector) Scrape() {
+	c.scraped.Do(func() {
+		c.scrape(func(d *prometheus.Desc, v float64, labels ...string) {
+			c.metrics = append(c.metrics, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
+		})
+	})
+}
+
+// Collect implements prometheus.Collector: it sends the metrics of the
+// scrape, which it makes first if Scrape was not called. Collected again,
+// it sends the same metrics: a Collector is one scrape.
 func (c *Collector) Collect(metrics chan<- prometheus.Metric) {
-	send := func(d *prometheus.Desc, v float64, labels ...string) {
-		metrics <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	c.Scrape()
+	for _, m := range c.metrics {
+		metrics <- m
 	}
+}
+
+// scrape makes the scrape's calls to DocSpace concurrently, then sends the
+// metrics.
+func (c *Collector) scrape(send sendFunc) {
 	if c.err != nil {
 		c.log().Error("DocSpace scrape failed", "err", c.err)
 		send(upDesc, 0)
