@@ -19,8 +19,6 @@ import (
 	"os"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sync/singleflight"
 )
 
 // MaxBodySize is the largest answer the client reads. DocSpace's backup
@@ -56,7 +54,7 @@ type Client struct {
 	dump      bool
 	userAgent string
 	http      *http.Client
-	calls     singleflight.Group
+	calls     group
 }
 
 // ParseURL checks a portal URL: absolute, http or https, with a host, and
@@ -168,28 +166,19 @@ func (c *Client) dumpQuery() string {
 	return ""
 }
 
-// shared makes the call, or joins the same call already in flight. The
-// call is not cancelled when the caller that started it leaves, so that the
-// others still get its answer, but it never outlives that caller's
-// deadline: ctx must have one (the scrape's).
+// shared makes the call, or joins the same call already in flight. Each
+// caller waits no longer than its ctx; the call goes on while any caller
+// still waits for it and is cancelled when the last one leaves.
 func (c *Client) shared(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
-	ch := c.calls.DoChan(path+"?"+query, func() (any, error) {
-		callCtx := context.WithoutCancel(ctx)
-		if deadline, ok := ctx.Deadline(); ok {
-			var cancel context.CancelFunc
-			callCtx, cancel = context.WithDeadline(callCtx, deadline)
-			defer cancel()
-		}
+	v, err := c.calls.do(ctx, path+"?"+query, func(callCtx context.Context) (any, error) {
 		return c.do(callCtx, path, query, decode)
 	})
-	select {
-	case res := <-ch:
-		return res.Val, res.Err
-	case <-ctx.Done():
+	if err != nil && err == ctx.Err() { // the caller left: c.do's errors are *Error
 		return nil, &Error{Kind: KindTimeout, Endpoint: path,
 			Detail: "no answer before the scrape deadline: the portal is slow or hung; check it, or raise the scrape timeout or the portal's timeout",
 			Err:    ctx.Err()}
 	}
+	return v, err
 }
 
 func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
