@@ -17,8 +17,8 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"strconv"
 	"strings"
+	"time"
 )
 
 // MaxBodySize is the largest answer the client reads. DocSpace's backup
@@ -55,6 +55,9 @@ type Client struct {
 	userAgent string
 	http      *http.Client
 	calls     group
+	// retryAfter holds the calls back after a 429 or 503 with Retry-After.
+	retryAfter hold
+	now        func() time.Time
 }
 
 // ParseURL checks a portal URL: absolute, http or https, with a host, and
@@ -102,6 +105,7 @@ func New(cfg Config) (*Client, error) {
 		key:       cfg.Key,
 		dump:      cfg.Dump,
 		userAgent: cfg.UserAgent,
+		now:       time.Now,
 		http: &http.Client{
 			Transport: transport,
 			// Redirects are never followed, so the key is never sent to
@@ -126,6 +130,14 @@ func LoadCA(path string) (*x509.CertPool, error) {
 
 // URL returns the portal root the client talks to.
 func (c *Client) URL() string { return c.base.String() }
+
+// InheritRetryAfter takes over the Retry-After wait of old, a client that
+// this one replaces, when both call the same portal.
+func (c *Client) InheritRetryAfter(old *Client) {
+	if old != nil && old.base.String() == c.base.String() {
+		c.retryAfter.copyFrom(&old.retryAfter)
+	}
+}
 
 // envelope is DocSpace's answer wrapper; T is the type of its response.
 type envelope[T any] struct {
@@ -168,8 +180,12 @@ func (c *Client) dumpQuery() string {
 
 // shared makes the call, or joins the same call already in flight. Each
 // caller waits no longer than its ctx; the call goes on while any caller
-// still waits for it and is cancelled when the last one leaves.
+// still waits for it and is cancelled when the last one leaves. While the
+// portal's Retry-After has not passed, it fails at once without a call.
 func (c *Client) shared(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
+	if err := c.retryAfter.check(path, c.now()); err != nil {
+		return nil, err
+	}
 	v, err := c.calls.do(ctx, path+"?"+query, func(callCtx context.Context) (any, error) {
 		return c.do(callCtx, path, query, decode)
 	})
@@ -206,6 +222,7 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 		return fail(transportKind(err), 0, transportDetail(err), stripURL(err))
 	}
 	defer resp.Body.Close()
+	c.retryAfter.set(resp.StatusCode, resp.Header, c.now())
 
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		target := "an unknown place"
@@ -294,16 +311,15 @@ func statusError(path string, code int, header http.Header, body []byte) error {
 		e.Detail = "HTTP 404" + msg + ": check that the portal URL is the root of an existing, active portal"
 	case code == http.StatusTooManyRequests:
 		e.Kind = KindRateLimited
-		e.Detail = "HTTP 429: DocSpace is rate limiting this key"
-		if ra := header.Get("Retry-After"); ra != "" {
-			if n, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil {
-				e.Detail += fmt.Sprintf(" (retry after %ds)", n)
-			}
-		}
-		e.Detail += "; scrape less often or give the exporter its own key"
+		e.Detail = "HTTP 429: DocSpace is rate limiting this key" + retryAfterNote(header) +
+			"; scrape less often or give the exporter its own key"
 	case code >= 500:
 		e.Kind = KindServerError
-		e.Detail = fmt.Sprintf("HTTP %d%s: the portal has a server-side problem; check the DocSpace services", code, msg)
+		note := ""
+		if code == http.StatusServiceUnavailable {
+			note = retryAfterNote(header)
+		}
+		e.Detail = fmt.Sprintf("HTTP %d%s%s: the portal has a server-side problem; check the DocSpace services", code, msg, note)
 	default:
 		e.Kind = KindHTTPStatus
 		e.Detail = fmt.Sprintf("unexpected HTTP %d%s", code, msg)

@@ -114,7 +114,12 @@ func TestGolden(t *testing.T) {
 		{name: "forbidden", setup: override(docspacetest.ForbiddenAccessDenied()), logWants: "owner or a DocSpace admin"},
 		{name: "payment_required", setup: override(docspacetest.PaymentRequired()), logWants: "unpaid"},
 		{name: "not_found", setup: override(docspacetest.NotFoundProblem()), logWants: "HTTP 404"},
-		{name: "rate_limited", setup: override(docspacetest.RateLimited()), logWants: "retry after 30s"},
+		// The rate limit applies to every call of the key.
+		{name: "rate_limited", setup: func(f *fixture) {
+			for _, path := range []string{docspacetest.PathSchedule, docspacetest.PathProgress, docspacetest.PathSettings} {
+				f.fake.SetOverride(path, docspacetest.RateLimited())
+			}
+		}, logWants: "retry after 30s"},
 		{name: "server_error", setup: override(docspacetest.ServerError("Object reference not set")), logWants: "HTTP 500"},
 		{name: "bad_gateway_html", setup: override(docspacetest.BadGatewayHTML()), logWants: "HTTP 502"},
 		{name: "service_unavailable_html", setup: override(docspacetest.ServiceUnavailableHTML()), logWants: "HTTP 503"},
@@ -358,5 +363,41 @@ func TestTaskFailureLoggedOncePerTask(t *testing.T) {
 	scrape()
 	if n := strings.Count(f.logs.String(), "the latest DocSpace backup task failed"); n != 2 {
 		t.Errorf("a second failed task: %d log lines in all, want 2:\n%s", n, f.logs)
+	}
+}
+
+// After a 429 with Retry-After, scrapes answer docspace_up 0 with status
+// 429 without calling DocSpace until that time has passed.
+func TestRetryAfterScrapes(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	f.fake.SetOverride(docspacetest.PathSchedule, docspacetest.RateLimited())
+	f.fake.SetOverride(docspacetest.PathProgress, docspacetest.RateLimited())
+	calls := func() int {
+		return f.fake.Requests(docspacetest.PathSchedule) + f.fake.Requests(docspacetest.PathProgress) + f.fake.Requests(docspacetest.PathSettings)
+	}
+	want := `# HELP docspace_up ` + helpOf(upDesc) + `
+# TYPE docspace_up gauge
+docspace_up 0
+# HELP docspace_api_status_code ` + helpOf(statusCodeDesc) + `
+# TYPE docspace_api_status_code gauge
+docspace_api_status_code 429
+`
+	for i := range 3 {
+		if err := testutil.CollectAndCompare(f.collector(context.Background()), strings.NewReader(want),
+			"docspace_up", "docspace_api_status_code"); err != nil {
+			t.Errorf("scrape %d: %v", i+1, err)
+		}
+		if i == 0 {
+			first := calls()
+			if first < 1 {
+				t.Fatalf("the first scrape made %d calls", first)
+			}
+			defer func() {
+				if n := calls(); n != first {
+					t.Errorf("the scrapes after the 429 made %d calls, want none", n-first)
+				}
+			}()
+		}
 	}
 }
