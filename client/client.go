@@ -54,7 +54,10 @@ type Client struct {
 	dump      bool
 	userAgent string
 	http      *http.Client
-	calls     group
+	// ownCA tells whether the portal's certificate is checked against
+	// CAs given for it rather than the system's.
+	ownCA bool
+	calls group
 	// retryAfter holds the calls back after a 429 or 503 with Retry-After.
 	retryAfter hold
 	now        func() time.Time
@@ -105,6 +108,7 @@ func New(cfg Config) (*Client, error) {
 		key:       cfg.Key,
 		dump:      cfg.Dump,
 		userAgent: cfg.UserAgent,
+		ownCA:     cfg.TLS.RootCAs != nil,
 		now:       time.Now,
 		http: &http.Client{
 			Transport: transport,
@@ -219,7 +223,7 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fail(transportKind(err), 0, transportDetail(err), stripURL(err))
+		return fail(transportKind(err), 0, transportDetail(err, c.ownCA), stripURL(err))
 	}
 	defer resp.Body.Close()
 	c.retryAfter.set(resp.StatusCode, resp.Header, c.now())
@@ -381,12 +385,29 @@ func transportKind(err error) Kind {
 	return KindNetwork
 }
 
-func transportDetail(err error) string {
-	switch transportKind(err) {
-	case KindTimeout:
+// transportDetail says what to do about an error from http.Client.Do;
+// ownCA tells whether CAs were given for the portal.
+func transportDetail(err error, ownCA bool) string {
+	var (
+		unknownAuth x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+	)
+	switch {
+	case transportKind(err) == KindTimeout:
 		return "no answer before the deadline: the portal is slow or hung; check it, or raise the scrape timeout or the portal's timeout"
-	case KindTLS:
+	case errors.As(err, &unknownAuth) && ownCA:
+		return "TLS: the CA file given for this portal does not sign the portal's certificate: give the CA file of the CA that issued it"
+	case errors.As(err, &unknownAuth):
+		return "TLS: the portal's certificate is not signed by a CA this system trusts: for a portal with its own CA give the CA file"
+	case errors.As(err, &hostErr):
+		return "TLS: the portal's certificate is not valid for its host name: use the host name the certificate was issued for in the portal URL"
+	case errors.As(err, &invalidErr) && invalidErr.Reason == x509.Expired:
+		return "TLS: the portal's certificate has expired or is not valid yet: renew it, or check this host's clock"
+	case transportKind(err) == KindTLS && !ownCA:
 		return "TLS handshake failed: check the portal's certificate; for a portal with its own CA give the CA file"
+	case transportKind(err) == KindTLS:
+		return "TLS handshake failed: check the portal's certificate and the CA file given for it"
 	}
 	return "cannot reach the portal: check the portal URL, DNS, proxy settings and that DocSpace is running"
 }
