@@ -141,8 +141,14 @@ func TestGolden(t *testing.T) {
 		{name: "settings_failing", setup: func(f *fixture) {
 			f.fake.SetOverride(docspacetest.PathSettings, docspacetest.ServerError("boom"))
 		}, logWants: "time zone is unknown"},
-		{name: "settings_unknown_zone", setup: func(f *fixture) { f.fake.SetTimezone("Mars/Olympus_Mons") }, logWants: "Mars/Olympus_Mons"},
+		{name: "settings_unknown_zone", setup: func(f *fixture) {
+			f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(`{"timezone":"Mars/Olympus_Mons"}`))
+		}, logWants: "Mars/Olympus_Mons"},
+		{name: "settings_fixed_offset", setup: func(f *fixture) {
+			f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(`{"timezone":"Mars/Olympus_Mons","utcOffset":"05:30:00"}`))
+		}, logWants: "utc_offset=+05:30"},
 		{name: "timezone_berlin", setup: func(f *fixture) { f.fake.SetTimezone("Europe/Berlin") }},
+		{name: "timezone_windows", setup: func(f *fixture) { f.fake.SetTimezone("W. Europe Standard Time") }},
 		{name: "never_run_kolkata", setup: func(f *fixture) {
 			f.fake.SetTimezone("Asia/Kolkata")
 			f.fake.SetSchedule(docspacetest.ScheduleNeverRun)
@@ -274,21 +280,31 @@ func TestNextBackupValues(t *testing.T) {
 		name, timezone, schedule string
 		next                     string
 		interval                 float64
+		settings                 string // the settings answer, when not the fake's own
 	}{
 		// Last run Monday 2026-06-29 02:07:31 UTC; next Monday 02:00 local.
-		{"weekly UTC", "UTC", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00Z", 604800},
-		{"weekly Berlin", "Europe/Berlin", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00+02:00", 604800},
+		{"weekly UTC", "UTC", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00Z", 604800, ""},
+		{"weekly Berlin", "Europe/Berlin", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00+02:00", 604800, ""},
+		// A DocSpace server on Windows without ICU sends Windows ids.
+		{"weekly Windows id", "W. Europe Standard Time", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00+02:00", 604800, ""},
+		// An unknown zone: its UTC offset, fixed. The last run was on
+		// Sunday 22:37:31 local time, so Monday 02:00 was due.
+		{"weekly fixed offset", "", docspacetest.ScheduleWeekly, "2026-06-29T02:00:00-03:30", 604800,
+			`{"timezone":"Atlantis Standard Time","utcOffset":"-03:30:00"}`},
 		// Never run: base is 2026-06-30 23:59:59 as local wall clock.
-		{"never run Kolkata", "Asia/Kolkata", docspacetest.ScheduleNeverRun, "2026-07-06T02:00:00+05:30", 604800},
+		{"never run Kolkata", "Asia/Kolkata", docspacetest.ScheduleNeverRun, "2026-07-06T02:00:00+05:30", 604800, ""},
 		// Daily 03:00, last run 2026-06-29 03:04:10 UTC: due 2026-06-30 03:00, overdue.
-		{"daily overdue", "UTC", docspacetest.ScheduleDaily, "2026-06-30T03:00:00Z", 86400},
+		{"daily overdue", "UTC", docspacetest.ScheduleDaily, "2026-06-30T03:00:00Z", 86400, ""},
 		// Monthly on the 15th at 01:00, last run 2026-06-15 01:02:44 UTC.
-		{"monthly Tokyo", "Asia/Tokyo", docspacetest.ScheduleMonthly15, "2026-07-15T01:00:00+09:00", 30 * 86400},
+		{"monthly Tokyo", "Asia/Tokyo", docspacetest.ScheduleMonthly15, "2026-07-15T01:00:00+09:00", 30 * 86400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.fake.SetTimezone(tt.timezone)
+			if tt.settings != "" {
+				f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(tt.settings))
+			}
 			f.fake.SetSchedule(tt.schedule)
 			want, err := time.Parse(time.RFC3339, tt.next)
 			if err != nil {
@@ -399,5 +415,26 @@ docspace_api_status_code 429
 				}
 			}()
 		}
+	}
+}
+
+// With a rejected key, DocSpace answers the settings without a time zone:
+// the log blames the key, not the portal's time zone.
+func TestTimezoneWithRejectedKey(t *testing.T) {
+	f := newFixture(t, func(p *config.Portal) {
+		p.APIKeyFile = filepath.Join(t.TempDir(), "wrong-key")
+		if err := os.WriteFile(p.APIKeyFile, []byte("sk-wrong\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	testutil.CollectAndCount(f.collector(context.Background()))
+	logs := f.logs.String()
+	for _, want := range []string{"rejected the API key", "did not accept the API key"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "timezone setting") || strings.Contains(logs, "time zone in the portal") {
+		t.Errorf("the log blames the portal's time zone for a rejected key:\n%s", logs)
 	}
 }

@@ -133,6 +133,10 @@ type timezoneCache struct {
 	location *time.Location
 	next     time.Time // when to read the settings again
 	lastErr  error
+	// fixed is what the settings last read gave when their zone was
+	// replaced by its UTC offset, "" otherwise: that is logged once, not
+	// hourly.
+	fixed string
 }
 
 // get returns the portal's time zone, reading the settings when the cached
@@ -147,25 +151,37 @@ func (tc *timezoneCache) get(ctx context.Context, log func() *slog.Logger) resul
 		return result[*time.Location]{value: tc.location, err: tc.lastErr}
 	}
 	tc.mu.Unlock()
-	res := timed(func() (*time.Location, error) {
-		id, err := tc.client.Timezone(ctx)
-		if err != nil {
+	var (
+		tz    client.TimeZone
+		fixed bool
+	)
+	res := timed(func() (loc *time.Location, err error) {
+		if tz, err = tc.client.Timezone(ctx); err != nil {
 			return nil, err
 		}
-		loc, err := time.LoadLocation(id)
-		if err != nil {
-			return nil, fmt.Errorf("the portal's time zone %q is unknown to this system (is tzdata installed?): %w", sanitize(id), err)
-		}
-		return loc, nil
+		loc, fixed, err = resolveZone(tz)
+		return loc, err
 	})
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
+	var clientErr *client.Error
 	switch {
 	case res.err == nil:
-		tc.location, tc.lastErr, tc.next = res.value, nil, now.Add(timezoneRefresh)
+		seen := tc.fixed
+		tc.location, tc.lastErr, tc.next, tc.fixed = res.value, nil, now.Add(timezoneRefresh), ""
+		if fixed {
+			tc.fixed = fmt.Sprintf("%q %s", tz.ID, offsetText(tz.UTCOffset))
+		}
+		if fixed && tc.fixed != seen {
+			log().Warn("the portal's time zone is unknown to this system, so its UTC offset is used, which does not follow daylight saving time; give the portal's time zone in the exporter's settings",
+				"timezone", sanitize(tz.ID), "utc_offset", offsetText(tz.UTCOffset))
+		}
 	case tc.location != nil:
 		log().Warn("reading the portal time zone failed; keeping the known one", "timezone", tc.location.String(), "err", res.err)
 		res.value, tc.next = tc.location, now.Add(timezoneRetry)
+	case errors.As(res.err, &clientErr) && clientErr.Kind == client.KindUnauthorized:
+		log().Warn("the portal time zone is unknown because DocSpace did not accept the API key, so the next scheduled backup is not computed", "err", res.err)
+		tc.lastErr, tc.next = res.err, now.Add(timezoneRetry)
 	default:
 		log().Warn("the portal time zone is unknown, so the next scheduled backup is not computed; give it in the portal's timezone setting", "err", res.err)
 		tc.lastErr, tc.next = res.err, now.Add(timezoneRetry)
