@@ -438,3 +438,96 @@ func TestTimezoneWithRejectedKey(t *testing.T) {
 		t.Errorf("the log blames the portal's time zone for a rejected key:\n%s", logs)
 	}
 }
+
+// A failing portal is logged when its state changes: the first failure,
+// a change of cause, a reminder every 15 minutes while it stays failed, and
+// its recovery; not on every scrape.
+func TestFailuresLoggedOnChange(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	clock := testNow
+	f.target.now = func() time.Time { return clock }
+	scrape := func() { testutil.CollectAndCount(f.collector(context.Background())) }
+	fail := func(r *docspacetest.Response) {
+		f.fake.SetOverride(docspacetest.PathSchedule, r)
+		f.fake.SetOverride(docspacetest.PathProgress, r)
+	}
+	lines := func() []string {
+		var out []string
+		for line := range strings.Lines(f.logs.String()) {
+			out = append(out, line)
+		}
+		f.logs.Reset()
+		return out
+	}
+	// expect checks that the log has n new lines, holding each of want.
+	expect := func(step string, n int, want ...string) {
+		t.Helper()
+		got := lines()
+		if len(got) != n {
+			t.Errorf("%s: %d log lines, want %d:\n%s", step, len(got), n, strings.Join(got, ""))
+		}
+		for _, w := range want {
+			if !strings.Contains(strings.Join(got, ""), w) {
+				t.Errorf("%s: the log lacks %q:\n%s", step, w, strings.Join(got, ""))
+			}
+		}
+	}
+
+	fail(docspacetest.Unauthorized())
+	for range 10 {
+		scrape()
+	}
+	expect("10 scrapes of a portal rejecting the key", 1, `level=ERROR msg="DocSpace scrape failed" portal=test`,
+		`call="backup schedule, backup progress"`)
+	clock = clock.Add(14 * time.Minute)
+	scrape()
+	expect("14 minutes later", 0)
+
+	fail(docspacetest.ServerError("boom"))
+	scrape()
+	scrape()
+	expect("another cause", 1, `msg="DocSpace scrape failed"`, "HTTP 500")
+
+	clock = clock.Add(15 * time.Minute)
+	scrape()
+	scrape()
+	expect("15 minutes later", 1, `level=ERROR msg="DocSpace scrape still failing"`, "since=2026-07-01T12:14:00Z")
+
+	// Calls that fail differently are logged apart.
+	f.fake.SetOverride(docspacetest.PathProgress, docspacetest.ForbiddenAccessDenied())
+	scrape()
+	expect("two causes", 2, `call="backup schedule"`, `call="backup progress"`)
+
+	clock = clock.Add(3 * time.Minute)
+	fail(nil)
+	for range 3 {
+		scrape()
+	}
+	expect("recovered", 1, `level=INFO msg="DocSpace scrape works again"`, "failed_for=3m0s")
+}
+
+// The time zone read fails quietly after its first warning: one line per
+// cause, and a reminder every 15 minutes.
+func TestTimezoneFailuresLoggedOnChange(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	clock := time.Now()
+	f.target.now = func() time.Time { return clock }
+	f.fake.SetOverride(docspacetest.PathSettings, docspacetest.ServerError("down"))
+	for range 4 { // a read every timezoneRetry
+		testutil.CollectAndCount(f.collector(context.Background()))
+		clock = clock.Add(timezoneRetry)
+	}
+	if n := f.fake.Requests(docspacetest.PathSettings); n != 4 {
+		t.Fatalf("%d settings reads, want 4", n)
+	}
+	if n := strings.Count(f.logs.String(), "level=WARN"); n != 2 {
+		t.Errorf("4 failed reads over 20 minutes logged %d warnings, want 2 (the first and a reminder):\n%s", n, f.logs)
+	}
+	f.fake.SetOverride(docspacetest.PathSettings, nil)
+	testutil.CollectAndCount(f.collector(context.Background()))
+	if !strings.Contains(f.logs.String(), `msg="read the portal time zone again" portal=test configured_at="" timezone=UTC`) {
+		t.Errorf("no recovery line:\n%s", f.logs)
+	}
+}

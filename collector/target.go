@@ -31,7 +31,8 @@ type Options struct {
 
 // Target is one configured DocSpace portal, ready to be scraped: its
 // settings, its API client, and what is kept between scrapes: the portal's
-// time zone read from its settings, and which failed task was last logged.
+// time zone read from its settings, and what the log last said about its
+// calls and its latest failed task.
 type Target struct {
 	settings config.Portal
 	client   *client.Client
@@ -40,7 +41,10 @@ type Target struct {
 	location *time.Location
 	timezone *timezoneCache
 
+	now func() time.Time // the clock of the log's reminders
+
 	mu             sync.Mutex
+	calls          health // of the scrapes' calls
 	lastFailedTask string
 }
 
@@ -89,9 +93,9 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 	if err != nil {
 		return nil, p.Errorf("", "%w", err)
 	}
-	t := &Target{settings: p, client: c, progress: o.Progress, location: location}
+	t := &Target{settings: p, client: c, progress: o.Progress, location: location, now: time.Now}
 	if location == nil {
-		t.timezone = &timezoneCache{client: c}
+		t.timezone = &timezoneCache{client: c, now: func() time.Time { return t.now() }}
 	}
 	return t, nil
 }
@@ -128,6 +132,7 @@ func sanitize(s string) string {
 // timezoneCache holds the portal's time zone read from its settings.
 type timezoneCache struct {
 	client *client.Client
+	now    func() time.Time
 
 	mu       sync.Mutex
 	location *time.Location
@@ -137,6 +142,8 @@ type timezoneCache struct {
 	// replaced by its UTC offset, "" otherwise: that is logged once, not
 	// hourly.
 	fixed string
+	// health is what the log last said about failed reads.
+	health health
 }
 
 // get returns the portal's time zone, reading the settings when the cached
@@ -145,7 +152,7 @@ type timezoneCache struct {
 // client instead, each bound to its own deadline.
 func (tc *timezoneCache) get(ctx context.Context, log func() *slog.Logger) result[*time.Location] {
 	tc.mu.Lock()
-	now := time.Now()
+	now := tc.now()
 	if now.Before(tc.next) {
 		defer tc.mu.Unlock()
 		return result[*time.Location]{value: tc.location, err: tc.lastErr}
@@ -164,6 +171,22 @@ func (tc *timezoneCache) get(ctx context.Context, log func() *slog.Logger) resul
 	})
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
+	why := "" // the read's cause of failure, for the log
+	if res.err != nil {
+		why = cause(groupFailures([]failure{{"settings", res.err}}))
+	}
+	if res.err != nil && tc.location != nil {
+		why += ", known zone kept"
+	}
+	news, _ := tc.health.observe(why, now)
+	if news == recovered {
+		log().Info("read the portal time zone again", "timezone", res.value.String())
+	}
+	warn := func(msg string, args ...any) {
+		if news == failing || news == stillFailing {
+			log().Warn(msg, args...)
+		}
+	}
 	var clientErr *client.Error
 	switch {
 	case res.err == nil:
@@ -177,13 +200,13 @@ func (tc *timezoneCache) get(ctx context.Context, log func() *slog.Logger) resul
 				"timezone", sanitize(tz.ID), "utc_offset", offsetText(tz.UTCOffset))
 		}
 	case tc.location != nil:
-		log().Warn("reading the portal time zone failed; keeping the known one", "timezone", tc.location.String(), "err", res.err)
+		warn("reading the portal time zone failed; keeping the known one", "timezone", tc.location.String(), "err", res.err)
 		res.value, tc.next = tc.location, now.Add(timezoneRetry)
 	case errors.As(res.err, &clientErr) && clientErr.Kind == client.KindUnauthorized:
-		log().Warn("the portal time zone is unknown because DocSpace did not accept the API key, so the next scheduled backup is not computed", "err", res.err)
+		warn("the portal time zone is unknown because DocSpace did not accept the API key, so the next scheduled backup is not computed", "err", res.err)
 		tc.lastErr, tc.next = res.err, now.Add(timezoneRetry)
 	default:
-		log().Warn("the portal time zone is unknown, so the next scheduled backup is not computed; give it in the portal's timezone setting", "err", res.err)
+		warn("the portal time zone is unknown, so the next scheduled backup is not computed; give it in the portal's timezone setting", "err", res.err)
 		tc.lastErr, tc.next = res.err, now.Add(timezoneRetry)
 	}
 	return res
