@@ -18,6 +18,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,6 +55,9 @@ type Client struct {
 	dump      bool
 	userAgent string
 	http      *http.Client
+	transport *http.Transport
+	// closed is set by Close: connections are closed when their call ends.
+	closed atomic.Bool
 	// ownCA tells whether the portal's certificate is checked against
 	// CAs given for it rather than the system's.
 	ownCA bool
@@ -105,6 +109,7 @@ func New(cfg Config) (*Client, error) {
 	transport.WriteBufferSize = 1 << 10
 	return &Client{
 		base:      base,
+		transport: transport,
 		key:       cfg.Key,
 		dump:      cfg.Dump,
 		userAgent: cfg.UserAgent,
@@ -134,6 +139,24 @@ func LoadCA(path string) (*x509.CertPool, error) {
 
 // URL returns the portal root the client talks to.
 func (c *Client) URL() string { return c.base.String() }
+
+// Close lets go of the client's connections to the portal, for a client
+// that is replaced: the idle ones at once, the others as soon as their
+// calls end. The client still works after Close, but keeps no connection
+// open between calls.
+func (c *Client) Close() {
+	c.closed.Store(true)
+	c.transport.CloseIdleConnections()
+}
+
+// closeIdleIfClosed closes the connections the calls of a closed client
+// have left idle. The transport also closes those that become idle later,
+// until its next call.
+func (c *Client) closeIdleIfClosed() {
+	if c.closed.Load() {
+		c.transport.CloseIdleConnections()
+	}
+}
 
 // InheritRetryAfter takes over the Retry-After wait of old, a client that
 // this one replaces, when both call the same portal.
@@ -202,6 +225,7 @@ func (c *Client) shared(ctx context.Context, path, query string, decode decodeFu
 }
 
 func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
+	defer c.closeIdleIfClosed() // after the body is closed, below
 	fail := func(kind Kind, status int, detail string, err error) (any, error) {
 		return nil, &Error{Kind: kind, Endpoint: path, StatusCode: status, Detail: detail, Err: err}
 	}

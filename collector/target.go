@@ -103,6 +103,35 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 // Settings returns the portal's settings.
 func (t *Target) Settings() config.Portal { return t.settings }
 
+// Close lets go of the connections to the portal, for a target that a
+// reload replaced: the idle ones at once, the others when their calls end.
+// Scrapes that still use the target work, without keeping connections.
+func (t *Target) Close() { t.client.Close() }
+
+// Inherit takes over what old, the target this one replaces for the same
+// portal name, has learnt between scrapes: what the log said about the
+// portal and its failed task, and, when both call the same URL, the
+// portal's Retry-After wait and its time zone. So a reload neither repeats
+// a log line nor calls a portal that asked to wait.
+func (t *Target) Inherit(old *Target) {
+	if old == nil {
+		return
+	}
+	old.mu.Lock()
+	calls, task := old.calls, old.lastFailedTask
+	old.mu.Unlock()
+	t.mu.Lock()
+	t.calls, t.lastFailedTask = calls, task
+	t.mu.Unlock()
+	if old.client.URL() != t.client.URL() {
+		return
+	}
+	t.client.InheritRetryAfter(old.client)
+	if t.timezone != nil && old.timezone != nil {
+		t.timezone.copyFrom(old.timezone)
+	}
+}
+
 // logTaskFailure logs a failed task's error text once per task.
 func (t *Target) logTaskFailure(logger *slog.Logger, p *client.Progress) {
 	id := p.TaskID + "\x00" + p.Error
@@ -144,6 +173,16 @@ type timezoneCache struct {
 	fixed string
 	// health is what the log last said about failed reads.
 	health health
+}
+
+// copyFrom takes over what o knows.
+func (tc *timezoneCache) copyFrom(o *timezoneCache) {
+	o.mu.Lock()
+	location, next, lastErr, fixed, health := o.location, o.next, o.lastErr, o.fixed, o.health
+	o.mu.Unlock()
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	tc.location, tc.next, tc.lastErr, tc.fixed, tc.health = location, next, lastErr, fixed, health
 }
 
 // get returns the portal's time zone, reading the settings when the cached
