@@ -63,8 +63,8 @@ func (f *fleet) lookup(name string) *collector.Target {
 }
 
 // newFleet builds the portals of cfg, reporting every problem at once. A
-// portal whose settings did not change since prev keeps its target: its
-// client, connection pool and known time zone. A rebuilt portal inherits
+// portal whose settings and CA file did not change since prev keeps its
+// target: its client, connection pool and known time zone. A rebuilt portal inherits
 // what its old target learnt (see collector.Target.Inherit). On success,
 // the targets of prev that are not kept are closed: their connections are
 // let go as their calls end, while scrapes that still hold them finish.
@@ -74,7 +74,7 @@ func newFleet(cfg *config.Config, prev *fleet, defaultTimeout time.Duration, opt
 	for _, p := range cfg.Portals {
 		p.Timeout = cmp.Or(p.Timeout, defaultTimeout)
 		old := prev.lookup(p.Name)
-		if old != nil && old.Settings().Same(p) {
+		if old != nil && old.Settings().Same(p) && !old.CAFileChanged() {
 			f.targets[p.Name] = old
 			continue
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"log/slog"
@@ -162,5 +163,51 @@ func TestReloadKeepsWhatAPortalLearnt(t *testing.T) {
 	}
 	if n := strings.Count(logs.String(), "DocSpace scrape"); n != 1 {
 		t.Errorf("after the reload the failure was logged again:\n%s", logs)
+	}
+}
+
+// A reload builds a portal again when its CA file's content changed, even
+// if nothing else of it did.
+func TestReloadRereadsAChangedCAFile(t *testing.T) {
+	fake := docspacetest.NewPortal(testKey)
+	fake.SetSchedule(docspacetest.ScheduleWeekly)
+	srv := httptest.NewTLSServer(fake)
+	t.Cleanup(func() { fake.Close(); srv.Close() })
+	keyFile := writeFile(t, "key", testKey)
+	wrongCA, _ := selfSignedCert(t)
+	caFile := writeFile(t, "ca.pem", string(wrongCA))
+	cfg, err := config.Parse(fmt.Appendf(nil, "portals:\n  - {name: main, url: '%s', api_key_file: '%s', timezone: UTC, tls: {ca_file: '%s'}}\n",
+		srv.URL, keyFile, caFile), "portals.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := collector.Options{}
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+
+	f1, err := newFleet(cfg, nil, 10*time.Second, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrapeTarget(t, f1, "main", logger)
+	if !strings.Contains(logs.String(), "does not sign the portal's certificate") {
+		t.Fatalf("the wrong CA file was not reported:\n%s", logs)
+	}
+	if f2, err := newFleet(cfg, f1, 10*time.Second, opts); err != nil || f2.lookup("main") != f1.lookup("main") {
+		t.Fatalf("a reload with nothing changed rebuilt the portal (%v)", err)
+	}
+
+	// The operator puts the right CA into the same file and reloads.
+	writeConfig(t, caFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
+	f2, err := newFleet(cfg, f1, 10*time.Second, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f2.lookup("main") == f1.lookup("main") {
+		t.Fatal("the reload kept the portal built with the old CA file")
+	}
+	scrapeTarget(t, f2, "main", logger)
+	if !strings.Contains(logs.String(), "DocSpace scrape works again") {
+		t.Errorf("the portal does not work with the new CA file:\n%s", logs)
 	}
 }

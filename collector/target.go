@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -37,6 +38,8 @@ type Target struct {
 	settings config.Portal
 	client   *client.Client
 	progress bool
+	// caDigest is the SHA-256 of the CA file's content, when one is given.
+	caDigest [sha256.Size]byte
 	// location is the fixed time zone; nil when timezone reads it.
 	location *time.Location
 	timezone *timezoneCache
@@ -71,8 +74,14 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 		}
 		key = k
 	}
-	var roots *x509.CertPool
+	var (
+		roots    *x509.CertPool
+		caDigest [sha256.Size]byte
+	)
 	if p.TLS.CAFile != "" {
+		// Taken before the file is loaded: should it change in between,
+		// the next reload builds the portal once more.
+		caDigest, _ = fileDigest(p.TLS.CAFile)
 		pool, err := client.LoadCA(p.TLS.CAFile)
 		if err != nil {
 			errs = append(errs, p.Errorf(config.FieldCAFile, "%w", err))
@@ -93,7 +102,7 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 	if err != nil {
 		return nil, p.Errorf("", "%w", err)
 	}
-	t := &Target{settings: p, client: c, progress: o.Progress, location: location, now: time.Now}
+	t := &Target{settings: p, client: c, progress: o.Progress, caDigest: caDigest, location: location, now: time.Now}
 	if location == nil {
 		t.timezone = &timezoneCache{client: c, now: func() time.Time { return t.now() }}
 	}
@@ -102,6 +111,26 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 
 // Settings returns the portal's settings.
 func (t *Target) Settings() config.Portal { return t.settings }
+
+// CAFileChanged tells whether the portal's CA file no longer holds what
+// the target was built with, so that a reload builds the portal again; a
+// file that cannot be read counts as changed. False without a CA file.
+func (t *Target) CAFileChanged() bool {
+	if t.settings.TLS.CAFile == "" {
+		return false
+	}
+	digest, err := fileDigest(t.settings.TLS.CAFile)
+	return err != nil || digest != t.caDigest
+}
+
+// fileDigest returns the SHA-256 of the file's content.
+func fileDigest(path string) ([sha256.Size]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return sha256.Sum256(data), nil
+}
 
 // Close lets go of the connections to the portal, for a target that a
 // reload replaced: the idle ones at once, the others when their calls end.
