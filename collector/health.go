@@ -27,7 +27,7 @@ type news int
 const (
 	noNews       news = iota
 	failing           // it began to fail, or fails for another cause
-	stillFailing      // it has failed for the same cause since the last reminder
+	stillFailing      // it still fails for the same cause, last logged 15 minutes ago or more
 	recovered         // it works again
 )
 
