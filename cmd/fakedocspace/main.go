@@ -7,6 +7,12 @@
 // http://127.0.0.1:PORT/portal-0001 as a portal URL). --demo adds portals in
 // telling states under /healthy, /overdue, /failed, /unauthorized and
 // /no-schedule.
+//
+// For soak tests, --hung, --server-error, --rate-limited and --reset make
+// that many of the extra portals fail, in this order from /portal-0001 on:
+// they never answer, answer HTTP 500, answer HTTP 429 with Retry-After
+// (--retry-after), or reset the connection. GET /-/portals lists every
+// extra portal with its fault and the requests it got (see portalStats).
 package main
 
 import (
@@ -34,9 +40,14 @@ func main() {
 		latency  = app.Flag("latency", "Delay before every answer.").Default("0s").Duration()
 		timezone = app.Flag("timezone", "Time zone the portals report in their settings.").Default("UTC").String()
 		certFile = app.Flag("tls.cert-file", "Serve HTTPS with this certificate (PEM).").String()
+		faults   faultCounts
 		keyFile  = app.Flag("tls.key-file", "Private key for --tls.cert-file (PEM).").String()
 	)
+	faults.flags(app)
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	if faults.total() > *portals {
+		app.Fatalf("--hung, --server-error, --rate-limited and --reset add up to more than --portals")
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	host, _, err := net.SplitHostPort(*listen)
@@ -58,9 +69,15 @@ func main() {
 		mux.Handle(path+"/", http.StripPrefix(path, p))
 	}
 	mux.Handle("/", newPortal())
+	var stats []*portalStats
 	for i := 1; i <= *portals; i++ {
-		mount(fmt.Sprintf("/portal-%04d", i), newPortal())
+		name := fmt.Sprintf("portal-%04d", i)
+		fault := faults.of(i)
+		st := &portalStats{name: name, fault: fault}
+		stats = append(stats, st)
+		mux.Handle("/"+name+"/", st.count(http.StripPrefix("/"+name, faulty(newPortal(), fault, faults.retryAfter))))
 	}
+	mux.HandleFunc("/-/portals", func(w http.ResponseWriter, _ *http.Request) { writeStats(w, stats) })
 	if *demo {
 		mount("/healthy", newPortal())
 		overdue := newPortal()
