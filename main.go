@@ -207,7 +207,7 @@ func run(args []string) int {
 		return 1
 	}
 
-	server := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	server := newHTTPServer(mux)
 	if err := web.ListenAndServe(server, webConfig, logger); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		var listen *net.OpError
 		switch {
@@ -266,6 +266,31 @@ func hideKeys(s string) string {
 }
 
 var word = regexp.MustCompile("[^\\s'\"`=:;,()]+")
+
+// The timeouts of the exporter's own server, so that idle or slow clients
+// cannot hold its connections (and file descriptors) for ever.
+const (
+	// readHeaderTimeout is how long a client has to send a request's
+	// header.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout is how long a kept-alive connection may wait for its
+	// next request: longer than the usual scrape interval (1m), so that
+	// Prometheus keeps its connection.
+	idleTimeout = 90 * time.Second
+	// writeTimeout bounds a whole answer. It must exceed the longest
+	// scrape, which is bounded by the longest timeout a portal may have.
+	writeTimeout = config.MaxTimeout + 30*time.Second
+)
+
+// newHTTPServer returns the exporter's HTTP server for handler.
+func newHTTPServer(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		WriteTimeout:      writeTimeout,
+	}
+}
 
 // redactedURL returns the scheme and host of a portal URL, for logs.
 func redactedURL(raw string) string {

@@ -82,14 +82,19 @@ func (f *fleet) lookup(name string) *collector.Target {
 }
 
 // newFleet builds the portals of cfg, reporting every problem at once. A
-// portal whose settings did not change since prev keeps its target: its
-// client, connection pool, known time zone and stored-backup history.
+// portal whose settings and CA file did not change since prev keeps its
+// target: its client, connection pool, known time zone and stored-backup
+// history. A rebuilt portal inherits what its old target learnt (see
+// collector.Target.Inherit). On success, the targets of prev that are not
+// kept are closed: their connections are let go as their calls end, while
+// scrapes that still hold them finish.
 func newFleet(cfg *config.Config, prev *fleet, defaultTimeout time.Duration, opts collector.Options) (*fleet, error) {
 	f := &fleet{targets: make(map[string]*collector.Target, len(cfg.Portals)), portals: cfg.Portals}
 	var errs []error
 	for _, p := range cfg.Portals {
 		p = withDefaults(p, defaultTimeout, opts)
-		if old := prev.lookup(p.Name); old != nil && old.Settings().Same(p) {
+		old := prev.lookup(p.Name)
+		if old != nil && old.Settings().Same(p) && !old.CAFileChanged() {
 			f.targets[p.Name] = old
 			continue
 		}
@@ -98,10 +103,18 @@ func newFleet(cfg *config.Config, prev *fleet, defaultTimeout time.Duration, opt
 			errs = append(errs, err)
 			continue
 		}
+		t.Inherit(old)
 		f.targets[p.Name] = t
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
+	}
+	if prev != nil {
+		for name, t := range prev.targets {
+			if f.targets[name] != t {
+				t.Close()
+			}
+		}
 	}
 	return f, nil
 }

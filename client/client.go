@@ -17,10 +17,9 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
-
-	"golang.org/x/sync/singleflight"
+	"sync/atomic"
+	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
@@ -61,7 +60,19 @@ type Client struct {
 	dump      bool
 	userAgent string
 	http      *http.Client
-	calls     singleflight.Group
+	transport *http.Transport
+	// sharedPool tells whether transport is a Pool's shared with other
+	// portals.
+	sharedPool bool
+	// closed is set by Close: connections are closed when their call ends.
+	closed atomic.Bool
+	// ownCA tells whether the portal's certificate is checked against
+	// CAs given for it rather than the system's.
+	ownCA bool
+	calls group
+	// retryAfter holds the calls back after a 429 or 503 with Retry-After.
+	retryAfter hold
+	now        func() time.Time
 }
 
 // ParseURL checks a portal URL: absolute, http or https, with a host, and
@@ -119,17 +130,22 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Key == nil {
 		return nil, errors.New("no API key source")
 	}
-	pool := cfg.Pool
-	if pool == nil {
+	pool, shared := cfg.Pool, cfg.Pool != nil
+	if !shared {
 		pool = NewPool(maxIdlePerPortal)
 	}
+	transport := pool.transport(cfg.TLS)
 	return &Client{
-		base:      base,
-		key:       cfg.Key,
-		dump:      cfg.Dump,
-		userAgent: cfg.UserAgent,
+		base:       base,
+		transport:  transport,
+		sharedPool: shared,
+		key:        cfg.Key,
+		dump:       cfg.Dump,
+		userAgent:  cfg.UserAgent,
+		ownCA:      cfg.TLS.RootCAs != nil,
+		now:        time.Now,
 		http: &http.Client{
-			Transport: pool.transport(cfg.TLS),
+			Transport: transport,
 			// Redirects are never followed, so the key is never sent to
 			// another address; a 3xx is reported as an error.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -157,6 +173,35 @@ func LoadCA(path string) (*x509.CertPool, error) {
 
 // URL returns the portal root the client talks to.
 func (c *Client) URL() string { return c.base.String() }
+
+// Close lets go of the client's connections to the portal, for a client
+// that is replaced: the idle ones at once, the others as soon as their
+// calls end. In a Pool shared with other portals they stay, within the
+// pool's bound, for the portal's next client to use. The client still works after Close, but keeps no connection
+// open between calls.
+func (c *Client) Close() {
+	c.closed.Store(true)
+	c.closeIdleIfClosed()
+}
+
+// closeIdleIfClosed closes the connections the calls of a closed client
+// have left idle. The transport also closes those that become idle later,
+// until its next call.
+func (c *Client) closeIdleIfClosed() {
+	// A pool shared with other portals bounds its idle connections
+	// itself; closing them would close the other portals' too.
+	if c.closed.Load() && !c.sharedPool {
+		c.transport.CloseIdleConnections()
+	}
+}
+
+// InheritRetryAfter takes over the Retry-After wait of old, a client that
+// this one replaces, when both call the same portal.
+func (c *Client) InheritRetryAfter(old *Client) {
+	if old != nil && old.base.String() == c.base.String() {
+		c.retryAfter.copyFrom(&old.retryAfter)
+	}
+}
 
 // envelope is DocSpace's answer wrapper; T is the type of its response.
 type envelope[T any] struct {
@@ -197,31 +242,27 @@ func (c *Client) dumpQuery() string {
 	return ""
 }
 
-// shared makes the call, or joins the same call already in flight. The
-// call is not cancelled when the caller that started it leaves, so that the
-// others still get its answer, but it never outlives that caller's
-// deadline: ctx must have one (the scrape's).
+// shared makes the call, or joins the same call already in flight. Each
+// caller waits no longer than its ctx; the call goes on while any caller
+// still waits for it and is cancelled when the last one leaves. While the
+// portal's Retry-After has not passed, it fails at once without a call.
 func (c *Client) shared(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
-	ch := c.calls.DoChan(path+"?"+query, func() (any, error) {
-		callCtx := context.WithoutCancel(ctx)
-		if deadline, ok := ctx.Deadline(); ok {
-			var cancel context.CancelFunc
-			callCtx, cancel = context.WithDeadline(callCtx, deadline)
-			defer cancel()
-		}
+	if err := c.retryAfter.check(path, c.now()); err != nil {
+		return nil, err
+	}
+	v, err := c.calls.do(ctx, path+"?"+query, func(callCtx context.Context) (any, error) {
 		return c.do(callCtx, path, query, decode)
 	})
-	select {
-	case res := <-ch:
-		return res.Val, res.Err
-	case <-ctx.Done():
+	if err != nil && err == ctx.Err() { // the caller left: c.do's errors are *Error
 		return nil, &Error{Kind: KindTimeout, Endpoint: path,
 			Detail: "no answer before the scrape deadline: the portal is slow or hung; check it, or raise the scrape timeout or the portal's timeout",
 			Err:    ctx.Err()}
 	}
+	return v, err
 }
 
 func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
+	defer c.closeIdleIfClosed() // after the body is closed, below
 	fail := func(kind Kind, status int, detail string, err error) (any, error) {
 		return nil, &Error{Kind: kind, Endpoint: path, StatusCode: status, Detail: detail, Err: err}
 	}
@@ -243,9 +284,10 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fail(transportKind(err), 0, transportDetail(err), stripURL(err))
+		return fail(transportKind(err), 0, transportDetail(err, c.ownCA), stripURL(err))
 	}
 	defer resp.Body.Close()
+	c.retryAfter.set(resp.StatusCode, resp.Header, c.now())
 
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		target := "an unknown place"
@@ -334,16 +376,15 @@ func statusError(path string, code int, header http.Header, body []byte) error {
 		e.Detail = "HTTP 404" + msg + ": check that the portal URL is the root of an existing, active portal"
 	case code == http.StatusTooManyRequests:
 		e.Kind = KindRateLimited
-		e.Detail = "HTTP 429: DocSpace is rate limiting this key"
-		if ra := header.Get("Retry-After"); ra != "" {
-			if n, err := strconv.Atoi(strings.TrimSpace(ra)); err == nil {
-				e.Detail += fmt.Sprintf(" (retry after %ds)", n)
-			}
-		}
-		e.Detail += "; scrape less often or give the exporter its own key"
+		e.Detail = "HTTP 429: DocSpace is rate limiting this key" + retryAfterNote(header) +
+			"; scrape less often or give the exporter its own key"
 	case code >= 500:
 		e.Kind = KindServerError
-		e.Detail = fmt.Sprintf("HTTP %d%s: the portal has a server-side problem; check the DocSpace services", code, msg)
+		note := ""
+		if code == http.StatusServiceUnavailable {
+			note = retryAfterNote(header)
+		}
+		e.Detail = fmt.Sprintf("HTTP %d%s%s: the portal has a server-side problem; check the DocSpace services", code, msg, note)
 	default:
 		e.Kind = KindHTTPStatus
 		e.Detail = fmt.Sprintf("unexpected HTTP %d%s", code, msg)
@@ -405,12 +446,29 @@ func transportKind(err error) Kind {
 	return KindNetwork
 }
 
-func transportDetail(err error) string {
-	switch transportKind(err) {
-	case KindTimeout:
+// transportDetail says what to do about an error from http.Client.Do;
+// ownCA tells whether CAs were given for the portal.
+func transportDetail(err error, ownCA bool) string {
+	var (
+		unknownAuth x509.UnknownAuthorityError
+		hostErr     x509.HostnameError
+		invalidErr  x509.CertificateInvalidError
+	)
+	switch {
+	case transportKind(err) == KindTimeout:
 		return "no answer before the deadline: the portal is slow or hung; check it, or raise the scrape timeout or the portal's timeout"
-	case KindTLS:
+	case errors.As(err, &unknownAuth) && ownCA:
+		return "TLS: the CA file given for this portal does not sign the portal's certificate: give the CA file of the CA that issued it"
+	case errors.As(err, &unknownAuth):
+		return "TLS: the portal's certificate is not signed by a CA this system trusts: for a portal with its own CA give the CA file"
+	case errors.As(err, &hostErr):
+		return "TLS: the portal's certificate is not valid for its host name: use the host name the certificate was issued for in the portal URL"
+	case errors.As(err, &invalidErr) && invalidErr.Reason == x509.Expired:
+		return "TLS: the portal's certificate has expired or is not valid yet: renew it, or check this host's clock"
+	case transportKind(err) == KindTLS && !ownCA:
 		return "TLS handshake failed: check the portal's certificate; for a portal with its own CA give the CA file"
+	case transportKind(err) == KindTLS:
+		return "TLS handshake failed: check the portal's certificate and the CA file given for it"
 	}
 	return "cannot reach the portal: check the portal URL, DNS, proxy settings and that DocSpace is running"
 }

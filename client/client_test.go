@@ -2,8 +2,14 @@ package client
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -277,7 +283,15 @@ func TestTLS(t *testing.T) {
 	defer srv.Close()
 
 	_, err := newClient(t, srv.URL).BackupSchedule(testContext(t))
-	assertError(t, err, KindTLS, 0, []string{"give the CA file"}, nil)
+	assertError(t, err, KindTLS, 0, []string{"not signed by a CA this system trusts", "give the CA file"}, nil)
+
+	// A CA file that does not sign the portal's certificate.
+	otherCA, err := LoadCA(writeTemp(t, "other-ca.pem", selfSignedCA(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = newClient(t, srv.URL, func(c *Config) { c.TLS.RootCAs = otherCA }).BackupSchedule(testContext(t))
+	assertError(t, err, KindTLS, 0, []string{"CA file given for this portal does not sign the portal's certificate"}, []string{"system trusts"})
 
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	der := srv.Certificate().Raw
@@ -292,6 +306,10 @@ func TestTLS(t *testing.T) {
 	if err != nil || s == nil || *s.BackupsStored != 7 {
 		t.Fatalf("with CA file: %+v, %v", s, err)
 	}
+	// The right CA, but a host name the certificate is not for.
+	localhost := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	_, err = newClient(t, localhost, func(c *Config) { c.TLS.RootCAs = pool }).BackupSchedule(testContext(t))
+	assertError(t, err, KindTLS, 0, []string{"not valid for its host name"}, nil)
 	s, err = newClient(t, srv.URL, func(c *Config) { c.TLS.InsecureSkipVerify = true }).BackupSchedule(testContext(t))
 	if err != nil || s == nil {
 		t.Fatalf("insecure: %+v, %v", s, err)
@@ -516,4 +534,37 @@ func TestParseDateTime(t *testing.T) {
 			t.Errorf("ParseDateTime(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
 		}
 	}
+}
+
+// writeTemp writes content to a new file and returns its path.
+func writeTemp(t *testing.T, name string, content []byte) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, content, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// selfSignedCA returns the PEM of a new CA certificate.
+func selfSignedCA(t *testing.T) []byte {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "another CA"},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageCertSign,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }

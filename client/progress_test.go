@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
@@ -97,21 +98,11 @@ func TestQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	tz, err := c.Timezone(testContext(t))
-	if err != nil || tz != "Asia/Kolkata" {
-		t.Fatalf("Timezone = %q, %v", tz, err)
+	if err != nil || tz != (TimeZone{ID: "Asia/Kolkata", UTCOffset: 5*time.Hour + 30*time.Minute, HasOffset: true}) {
+		t.Fatalf("Timezone = %+v, %v", tz, err)
 	}
 	want := []string{SchedulePath + "?Dump=true", ProgressPath + "?Dump=true", SettingsPath}
 	if fmt.Sprint(seen) != fmt.Sprint(want) {
 		t.Errorf("requests = %q, want %q", seen, want)
 	}
-}
-
-func TestTimezoneMissing(t *testing.T) {
-	p, srv := newFake(t)
-	p.SetOverride(docspacetest.PathSettings, &docspacetest.Response{
-		Header: http.Header{"Content-Type": {docspacetest.ContentTypeJSON}},
-		Body:   []byte(`{"response":{"culture":"en-US"},"count":1,"status":0,"statusCode":200}`),
-	})
-	_, err := newClient(t, srv.URL).Timezone(testContext(t))
-	assertError(t, err, KindMalformed, 200, []string{"no time zone", "exporter's settings of this portal"}, nil)
 }

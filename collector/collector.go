@@ -3,12 +3,11 @@
 // context: every Collect calls DocSpace afresh. What lives between scrapes
 // is kept by the portal's Target: its time zone, read from its settings at
 // most hourly, its stored-backup history, read in the background at most
-// once per history interval, and which failed task was last logged.
+// once per history interval, and what the log last said about it.
 package collector
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"time"
@@ -128,15 +127,16 @@ func (c *Collector) scrape(send sendFunc) {
 	send(statusCodeDesc, float64(client.StatusCode(sched.err)))
 	send(durationDesc, time.Since(start).Seconds())
 	sendCollector(send, "schedule", sched.err, sched.duration)
+	var failures []failure
 	if sched.err != nil {
-		c.logFailure("backup schedule", sched.err)
+		failures = append(failures, failure{"backup schedule", sched.err})
 	} else {
 		c.collectSchedule(send, sched.value, location.value)
 	}
 	if t.progress {
 		sendCollector(send, "progress", progress.err, progress.duration)
 		if progress.err != nil {
-			c.logFailure("backup progress", progress.err)
+			failures = append(failures, failure{"backup progress", progress.err})
 		} else {
 			c.collectProgress(send, progress.value)
 		}
@@ -147,6 +147,7 @@ func (c *Collector) scrape(send sendFunc) {
 	if t.history != nil {
 		collectHistory(send, t.history.interval, history)
 	}
+	c.logFailures(failures)
 }
 
 // sendFunc sends one gauge sample of a scrape.
@@ -155,15 +156,6 @@ type sendFunc func(d *prometheus.Desc, v float64, labels ...string)
 func sendCollector(send sendFunc, name string, err error, d time.Duration) {
 	send(collectorSuccessDesc, boolValue(err == nil), name)
 	send(collectorDurationDesc, d.Seconds(), name)
-}
-
-func (c *Collector) logFailure(call string, err error) {
-	attrs := []any{"call", call, "err", err}
-	var e *client.Error
-	if errors.As(err, &e) {
-		attrs = append(attrs, "kind", e.Kind.String(), "status_code", e.StatusCode)
-	}
-	c.log().Error("DocSpace scrape failed", attrs...)
 }
 
 func (c *Collector) collectSchedule(send sendFunc, s *client.Schedule, loc *time.Location) {

@@ -116,7 +116,12 @@ func TestGolden(t *testing.T) {
 		{name: "forbidden", setup: override(docspacetest.ForbiddenAccessDenied()), logWants: "owner or a DocSpace admin"},
 		{name: "payment_required", setup: override(docspacetest.PaymentRequired()), logWants: "unpaid"},
 		{name: "not_found", setup: override(docspacetest.NotFoundProblem()), logWants: "HTTP 404"},
-		{name: "rate_limited", setup: override(docspacetest.RateLimited()), logWants: "retry after 30s"},
+		// The rate limit applies to every call of the key.
+		{name: "rate_limited", setup: func(f *fixture) {
+			for _, path := range []string{docspacetest.PathSchedule, docspacetest.PathProgress, docspacetest.PathSettings} {
+				f.fake.SetOverride(path, docspacetest.RateLimited())
+			}
+		}, logWants: "retry after 30s"},
 		{name: "server_error", setup: override(docspacetest.ServerError("Object reference not set")), logWants: "HTTP 500"},
 		{name: "bad_gateway_html", setup: override(docspacetest.BadGatewayHTML()), logWants: "HTTP 502"},
 		{name: "service_unavailable_html", setup: override(docspacetest.ServiceUnavailableHTML()), logWants: "HTTP 503"},
@@ -138,8 +143,14 @@ func TestGolden(t *testing.T) {
 		{name: "settings_failing", setup: func(f *fixture) {
 			f.fake.SetOverride(docspacetest.PathSettings, docspacetest.ServerError("boom"))
 		}, logWants: "time zone is unknown"},
-		{name: "settings_unknown_zone", setup: func(f *fixture) { f.fake.SetTimezone("Mars/Olympus_Mons") }, logWants: "Mars/Olympus_Mons"},
+		{name: "settings_unknown_zone", setup: func(f *fixture) {
+			f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(`{"timezone":"Mars/Olympus_Mons"}`))
+		}, logWants: "Mars/Olympus_Mons"},
+		{name: "settings_fixed_offset", setup: func(f *fixture) {
+			f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(`{"timezone":"Mars/Olympus_Mons","utcOffset":"05:30:00"}`))
+		}, logWants: "utc_offset=+05:30"},
 		{name: "timezone_berlin", setup: func(f *fixture) { f.fake.SetTimezone("Europe/Berlin") }},
+		{name: "timezone_windows", setup: func(f *fixture) { f.fake.SetTimezone("W. Europe Standard Time") }},
 		{name: "never_run_kolkata", setup: func(f *fixture) {
 			f.fake.SetTimezone("Asia/Kolkata")
 			f.fake.SetSchedule(docspacetest.ScheduleNeverRun)
@@ -275,21 +286,31 @@ func TestNextBackupValues(t *testing.T) {
 		name, timezone, schedule string
 		next                     string
 		interval                 float64
+		settings                 string // the settings answer, when not the fake's own
 	}{
 		// Last run Monday 2026-06-29 02:07:31 UTC; next Monday 02:00 local.
-		{"weekly UTC", "UTC", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00Z", 604800},
-		{"weekly Berlin", "Europe/Berlin", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00+02:00", 604800},
+		{"weekly UTC", "UTC", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00Z", 604800, ""},
+		{"weekly Berlin", "Europe/Berlin", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00+02:00", 604800, ""},
+		// A DocSpace server on Windows without ICU sends Windows ids.
+		{"weekly Windows id", "W. Europe Standard Time", docspacetest.ScheduleWeekly, "2026-07-06T02:00:00+02:00", 604800, ""},
+		// An unknown zone: its UTC offset, fixed. The last run was on
+		// Sunday 22:37:31 local time, so Monday 02:00 was due.
+		{"weekly fixed offset", "", docspacetest.ScheduleWeekly, "2026-06-29T02:00:00-03:30", 604800,
+			`{"timezone":"Atlantis Standard Time","utcOffset":"-03:30:00"}`},
 		// Never run: base is 2026-06-30 23:59:59 as local wall clock.
-		{"never run Kolkata", "Asia/Kolkata", docspacetest.ScheduleNeverRun, "2026-07-06T02:00:00+05:30", 604800},
+		{"never run Kolkata", "Asia/Kolkata", docspacetest.ScheduleNeverRun, "2026-07-06T02:00:00+05:30", 604800, ""},
 		// Daily 03:00, last run 2026-06-29 03:04:10 UTC: due 2026-06-30 03:00, overdue.
-		{"daily overdue", "UTC", docspacetest.ScheduleDaily, "2026-06-30T03:00:00Z", 86400},
+		{"daily overdue", "UTC", docspacetest.ScheduleDaily, "2026-06-30T03:00:00Z", 86400, ""},
 		// Monthly on the 15th at 01:00, last run 2026-06-15 01:02:44 UTC.
-		{"monthly Tokyo", "Asia/Tokyo", docspacetest.ScheduleMonthly15, "2026-07-15T01:00:00+09:00", 30 * 86400},
+		{"monthly Tokyo", "Asia/Tokyo", docspacetest.ScheduleMonthly15, "2026-07-15T01:00:00+09:00", 30 * 86400, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newFixture(t)
 			f.fake.SetTimezone(tt.timezone)
+			if tt.settings != "" {
+				f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(tt.settings))
+			}
 			f.fake.SetSchedule(tt.schedule)
 			want, err := time.Parse(time.RFC3339, tt.next)
 			if err != nil {
@@ -364,5 +385,159 @@ func TestTaskFailureLoggedOncePerTask(t *testing.T) {
 	scrape()
 	if n := strings.Count(f.logs.String(), "the latest DocSpace backup task failed"); n != 2 {
 		t.Errorf("a second failed task: %d log lines in all, want 2:\n%s", n, f.logs)
+	}
+}
+
+// After a 429 with Retry-After, scrapes answer docspace_up 0 with status
+// 429 without calling DocSpace until that time has passed.
+func TestRetryAfterScrapes(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	f.fake.SetOverride(docspacetest.PathSchedule, docspacetest.RateLimited())
+	f.fake.SetOverride(docspacetest.PathProgress, docspacetest.RateLimited())
+	calls := func() int {
+		return f.fake.Requests(docspacetest.PathSchedule) + f.fake.Requests(docspacetest.PathProgress) + f.fake.Requests(docspacetest.PathSettings)
+	}
+	want := `# HELP docspace_up ` + helpOf(upDesc) + `
+# TYPE docspace_up gauge
+docspace_up 0
+# HELP docspace_api_status_code ` + helpOf(statusCodeDesc) + `
+# TYPE docspace_api_status_code gauge
+docspace_api_status_code 429
+`
+	for i := range 3 {
+		if err := testutil.CollectAndCompare(f.collector(context.Background()), strings.NewReader(want),
+			"docspace_up", "docspace_api_status_code"); err != nil {
+			t.Errorf("scrape %d: %v", i+1, err)
+		}
+		if i == 0 {
+			first := calls()
+			if first < 1 {
+				t.Fatalf("the first scrape made %d calls", first)
+			}
+			defer func() {
+				if n := calls(); n != first {
+					t.Errorf("the scrapes after the 429 made %d calls, want none", n-first)
+				}
+			}()
+		}
+	}
+}
+
+// With a rejected key, DocSpace answers the settings without a time zone:
+// the log blames the key, not the portal's time zone.
+func TestTimezoneWithRejectedKey(t *testing.T) {
+	f := newFixture(t, func(p *config.Portal) {
+		p.APIKeyFile = filepath.Join(t.TempDir(), "wrong-key")
+		if err := os.WriteFile(p.APIKeyFile, []byte("sk-wrong\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	})
+	testutil.CollectAndCount(f.collector(context.Background()))
+	logs := f.logs.String()
+	for _, want := range []string{"rejected the API key", "did not accept the API key"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("the log lacks %q:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(logs, "timezone setting") || strings.Contains(logs, "time zone in the portal") {
+		t.Errorf("the log blames the portal's time zone for a rejected key:\n%s", logs)
+	}
+}
+
+// A failing portal is logged when its state changes: the first failure,
+// a change of cause, a reminder every 15 minutes while it stays failed, and
+// its recovery; not on every scrape.
+func TestFailuresLoggedOnChange(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	clock := testNow
+	f.target.now = func() time.Time { return clock }
+	scrape := func() { testutil.CollectAndCount(f.collector(context.Background())) }
+	fail := func(r *docspacetest.Response) {
+		f.fake.SetOverride(docspacetest.PathSchedule, r)
+		f.fake.SetOverride(docspacetest.PathProgress, r)
+	}
+	// lines returns the new log lines at info and above: the debug lines
+	// tell each scrape's calls, for the debug page.
+	lines := func() []string {
+		var out []string
+		for line := range strings.Lines(f.logs.String()) {
+			if !strings.Contains(line, "level=DEBUG") {
+				out = append(out, line)
+			}
+		}
+		f.logs.Reset()
+		return out
+	}
+	// expect checks that the log has n new lines, holding each of want.
+	expect := func(step string, n int, want ...string) {
+		t.Helper()
+		got := lines()
+		if len(got) != n {
+			t.Errorf("%s: %d log lines, want %d:\n%s", step, len(got), n, strings.Join(got, ""))
+		}
+		for _, w := range want {
+			if !strings.Contains(strings.Join(got, ""), w) {
+				t.Errorf("%s: the log lacks %q:\n%s", step, w, strings.Join(got, ""))
+			}
+		}
+	}
+
+	fail(docspacetest.Unauthorized())
+	for range 10 {
+		scrape()
+	}
+	expect("10 scrapes of a portal rejecting the key", 1, `level=ERROR msg="DocSpace scrape failed" portal=test`,
+		`call="backup schedule, backup progress"`)
+	clock = clock.Add(14 * time.Minute)
+	scrape()
+	expect("14 minutes later", 0)
+
+	fail(docspacetest.ServerError("boom"))
+	scrape()
+	scrape()
+	expect("another cause", 1, `msg="DocSpace scrape failed"`, "HTTP 500")
+
+	clock = clock.Add(15 * time.Minute)
+	scrape()
+	scrape()
+	expect("15 minutes later", 1, `level=ERROR msg="DocSpace scrape still failing"`, "since=2026-07-01T12:14:00Z")
+
+	// Calls that fail differently are logged apart.
+	f.fake.SetOverride(docspacetest.PathProgress, docspacetest.ForbiddenAccessDenied())
+	scrape()
+	expect("two causes", 2, `call="backup schedule"`, `call="backup progress"`)
+
+	clock = clock.Add(3 * time.Minute)
+	fail(nil)
+	for range 3 {
+		scrape()
+	}
+	expect("recovered", 1, `level=INFO msg="DocSpace scrape works again"`, "failed_for=3m0s")
+}
+
+// The time zone read fails quietly after its first warning: one line per
+// cause, and a reminder every 15 minutes.
+func TestTimezoneFailuresLoggedOnChange(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	clock := time.Now()
+	f.target.now = func() time.Time { return clock }
+	f.fake.SetOverride(docspacetest.PathSettings, docspacetest.ServerError("down"))
+	for range 4 { // a read every timezoneRetry
+		testutil.CollectAndCount(f.collector(context.Background()))
+		clock = clock.Add(timezoneRetry)
+	}
+	if n := f.fake.Requests(docspacetest.PathSettings); n != 4 {
+		t.Fatalf("%d settings reads, want 4", n)
+	}
+	if n := strings.Count(f.logs.String(), "level=WARN"); n != 2 {
+		t.Errorf("4 failed reads over 20 minutes logged %d warnings, want 2 (the first and a reminder):\n%s", n, f.logs)
+	}
+	f.fake.SetOverride(docspacetest.PathSettings, nil)
+	testutil.CollectAndCount(f.collector(context.Background()))
+	if !strings.Contains(f.logs.String(), `msg="read the portal time zone again" portal=test configured_at="" timezone=UTC`) {
+		t.Errorf("no recovery line:\n%s", f.logs)
 	}
 }

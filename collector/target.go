@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/config"
+	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
 
 // Time zone refresh: a known zone is read again after an hour; after a
@@ -44,19 +46,24 @@ type Options struct {
 
 // Target is one configured DocSpace portal, ready to be scraped: its
 // settings, its API client, and what is kept between scrapes: the portal's
-// time zone read from its settings, its stored-backup history, and which
-// task's failure and warning were last logged.
+// time zone read from its settings, its stored-backup history, and what
+// the log last said about its calls and its latest failed task.
 type Target struct {
 	settings config.Portal
 	client   *client.Client
 	progress bool
+	// caDigest is the SHA-256 of the CA file's content, when one is given.
+	caDigest [sha256.Size]byte
 	// location is the fixed time zone; nil when timezone reads it.
 	location *time.Location
 	timezone *timezoneCache
 	// history is nil when the history is off.
 	history *historyCache
 
+	now func() time.Time // the clock of the log's reminders
+
 	mu             sync.Mutex
+	calls          health // of the scrapes' calls
 	lastFailedTask string
 	lastWarnedTask string
 }
@@ -90,8 +97,14 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 		}
 		key = client.StaticKey(v)
 	}
-	var roots *x509.CertPool
+	var (
+		roots    *x509.CertPool
+		caDigest [sha256.Size]byte
+	)
 	if p.TLS.CAFile != "" {
+		// Taken before the file is loaded: should it change in between,
+		// the next reload builds the portal once more.
+		caDigest, _ = fileDigest(p.TLS.CAFile)
 		pool, err := client.LoadCA(p.TLS.CAFile)
 		if err != nil {
 			errs = append(errs, p.Errorf(config.FieldCAFile, "%w", err))
@@ -112,9 +125,9 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 	if err != nil {
 		return nil, p.Errorf("", "%w", err)
 	}
-	t := &Target{settings: p, client: c, progress: o.Progress, location: location}
+	t := &Target{settings: p, client: c, progress: o.Progress, caDigest: caDigest, location: location, now: time.Now}
 	if location == nil {
-		t.timezone = &timezoneCache{client: c}
+		t.timezone = &timezoneCache{client: c, now: func() time.Time { return t.now() }}
 	}
 	if p.HistoryInterval > 0 {
 		t.history = newHistoryCache(c, p.HistoryInterval, o.HistoryTimeout)
@@ -124,6 +137,56 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 
 // Settings returns the portal's settings.
 func (t *Target) Settings() config.Portal { return t.settings }
+
+// CAFileChanged tells whether the portal's CA file no longer holds what
+// the target was built with, so that a reload builds the portal again; a
+// file that cannot be read counts as changed. False without a CA file.
+func (t *Target) CAFileChanged() bool {
+	if t.settings.TLS.CAFile == "" {
+		return false
+	}
+	digest, err := fileDigest(t.settings.TLS.CAFile)
+	return err != nil || digest != t.caDigest
+}
+
+// fileDigest returns the SHA-256 of the content of a CA file, read as
+// client.LoadCA reads it: a regular file of bounded size, never blocking.
+func fileDigest(path string) ([sha256.Size]byte, error) {
+	data, err := smallfile.Read(path, client.MaxCAFileSize)
+	if err != nil {
+		return [sha256.Size]byte{}, err
+	}
+	return sha256.Sum256(data), nil
+}
+
+// Close lets go of the connections to the portal, for a target that a
+// reload replaced: the idle ones at once, the others when their calls end.
+// Scrapes that still use the target work, without keeping connections.
+func (t *Target) Close() { t.client.Close() }
+
+// Inherit takes over what old, the target this one replaces for the same
+// portal name, has learnt between scrapes: what the log said about the
+// portal and its failed task, and, when both call the same URL, the
+// portal's Retry-After wait and its time zone. So a reload neither repeats
+// a log line nor calls a portal that asked to wait.
+func (t *Target) Inherit(old *Target) {
+	if old == nil {
+		return
+	}
+	old.mu.Lock()
+	calls, task := old.calls, old.lastFailedTask
+	old.mu.Unlock()
+	t.mu.Lock()
+	t.calls, t.lastFailedTask = calls, task
+	t.mu.Unlock()
+	if old.client.URL() != t.client.URL() {
+		return
+	}
+	t.client.InheritRetryAfter(old.client)
+	if t.timezone != nil && old.timezone != nil {
+		t.timezone.copyFrom(old.timezone)
+	}
+}
 
 // logTaskFailure logs a failed task's error text once per task.
 func (t *Target) logTaskFailure(logger *slog.Logger, p *client.Progress) {
@@ -168,11 +231,28 @@ func sanitize(s string) string {
 // timezoneCache holds the portal's time zone read from its settings.
 type timezoneCache struct {
 	client *client.Client
+	now    func() time.Time
 
 	mu       sync.Mutex
 	location *time.Location
 	next     time.Time // when to read the settings again
 	lastErr  error
+	// fixed is what the settings last read gave when their zone was
+	// replaced by its UTC offset, "" otherwise: that is logged once, not
+	// hourly.
+	fixed string
+	// health is what the log last said about failed reads.
+	health health
+}
+
+// copyFrom takes over what o knows.
+func (tc *timezoneCache) copyFrom(o *timezoneCache) {
+	o.mu.Lock()
+	location, next, lastErr, fixed, health := o.location, o.next, o.lastErr, o.fixed, o.health
+	o.mu.Unlock()
+	tc.mu.Lock()
+	defer tc.mu.Unlock()
+	tc.location, tc.next, tc.lastErr, tc.fixed, tc.health = location, next, lastErr, fixed, health
 }
 
 // get returns the portal's time zone, reading the settings when the cached
@@ -181,33 +261,61 @@ type timezoneCache struct {
 // client instead, each bound to its own deadline.
 func (tc *timezoneCache) get(ctx context.Context, log func() *slog.Logger) result[*time.Location] {
 	tc.mu.Lock()
-	now := time.Now()
+	now := tc.now()
 	if now.Before(tc.next) {
 		defer tc.mu.Unlock()
 		return result[*time.Location]{value: tc.location, err: tc.lastErr}
 	}
 	tc.mu.Unlock()
-	res := timed(func() (*time.Location, error) {
-		id, err := tc.client.Timezone(ctx)
-		if err != nil {
+	var (
+		tz    client.TimeZone
+		fixed bool
+	)
+	res := timed(func() (loc *time.Location, err error) {
+		if tz, err = tc.client.Timezone(ctx); err != nil {
 			return nil, err
 		}
-		loc, err := time.LoadLocation(id)
-		if err != nil {
-			return nil, fmt.Errorf("the portal's time zone %q is unknown to this system (is tzdata installed?): %w", sanitize(id), err)
-		}
-		return loc, nil
+		loc, fixed, err = resolveZone(tz)
+		return loc, err
 	})
 	tc.mu.Lock()
 	defer tc.mu.Unlock()
+	why := "" // the read's cause of failure, for the log
+	if res.err != nil {
+		why = cause(groupFailures([]failure{{"settings", res.err}}))
+	}
+	if res.err != nil && tc.location != nil {
+		why += ", known zone kept"
+	}
+	news, _ := tc.health.observe(why, now)
+	if news == recovered {
+		log().Info("read the portal time zone again", "timezone", res.value.String())
+	}
+	warn := func(msg string, args ...any) {
+		if news == failing || news == stillFailing {
+			log().Warn(msg, args...)
+		}
+	}
+	var clientErr *client.Error
 	switch {
 	case res.err == nil:
-		tc.location, tc.lastErr, tc.next = res.value, nil, now.Add(timezoneRefresh)
+		seen := tc.fixed
+		tc.location, tc.lastErr, tc.next, tc.fixed = res.value, nil, now.Add(timezoneRefresh), ""
+		if fixed {
+			tc.fixed = fmt.Sprintf("%q %s", tz.ID, offsetText(tz.UTCOffset))
+		}
+		if fixed && tc.fixed != seen {
+			log().Warn("the portal's time zone is unknown to this system, so its UTC offset is used, which does not follow daylight saving time; give the portal's time zone in the exporter's settings",
+				"timezone", sanitize(tz.ID), "utc_offset", offsetText(tz.UTCOffset))
+		}
 	case tc.location != nil:
-		log().Warn("reading the portal time zone failed; keeping the known one", "timezone", tc.location.String(), "err", res.err)
+		warn("reading the portal time zone failed; keeping the known one", "timezone", tc.location.String(), "err", res.err)
 		res.value, tc.next = tc.location, now.Add(timezoneRetry)
+	case errors.As(res.err, &clientErr) && clientErr.Kind == client.KindUnauthorized:
+		warn("the portal time zone is unknown because DocSpace did not accept the API key, so the next scheduled backup is not computed", "err", res.err)
+		tc.lastErr, tc.next = res.err, now.Add(timezoneRetry)
 	default:
-		log().Warn("the portal time zone is unknown, so the next scheduled backup is not computed; give it in the portal's timezone setting", "err", res.err)
+		warn("the portal time zone is unknown, so the next scheduled backup is not computed; give it in the portal's timezone setting", "err", res.err)
 		tc.lastErr, tc.next = res.err, now.Add(timezoneRetry)
 	}
 	return res

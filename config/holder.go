@@ -33,7 +33,10 @@ type Holder[T any] struct {
 	build func(*Config) (T, error)
 	now   func() time.Time
 
-	reloading sync.Mutex // serialises Reload, and so the calls of build
+	reloading sync.Mutex // held while a reload runs, so the calls of build never overlap
+
+	queue sync.Mutex
+	next  *reload // the reload to run next, joined by the requests arriving meanwhile
 
 	mu          sync.RWMutex
 	value       T
@@ -54,12 +57,46 @@ func NewHolder[T any](path string, build func(*Config) (T, error)) (*Holder[T], 
 	return h, nil
 }
 
+// reload is one reload of the file and the requests waiting for it.
+type reload struct {
+	done    chan struct{} // closed when err is set
+	err     error
+	waiting int // requests that joined it; guarded by Holder.queue
+}
+
 // Reload loads the configuration file again. When the file is invalid or
 // build fails, it returns the error and the current value stays in use.
+//
+// Concurrent requests share reloads: a request that arrives while a reload
+// runs waits for the next one, which starts when the running one ends and
+// serves every request that arrived before it started. So a request never
+// gets the result of a reload that began before it (the file may have
+// changed since), and a storm of requests costs at most two reloads.
 func (h *Holder[T]) Reload() error {
+	h.queue.Lock()
+	r := h.next
+	if r != nil {
+		r.waiting++
+		h.queue.Unlock()
+		<-r.done
+		return r.err
+	}
+	r = &reload{done: make(chan struct{}), waiting: 1}
+	h.next = r
+	h.queue.Unlock()
+
 	h.reloading.Lock()
 	defer h.reloading.Unlock()
+	h.queue.Lock()
+	h.next = nil // requests from now on wait for the reload after this one
+	h.queue.Unlock()
+	r.err = h.load()
+	close(r.done)
+	return r.err
+}
 
+// load reads the file and swaps in the value built from it.
+func (h *Holder[T]) load() error {
 	cfg, err := Load(h.path)
 	var value T
 	if err == nil {

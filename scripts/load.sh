@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Load test of docspace_exporter against fake DocSpace portals on loopback.
 #
-#   scripts/load.sh [scrape|burst|probe|all]     (default all)
+#   scripts/load.sh [scrape|burst|probe|all|soak]     (default all; soak is not in all)
 #
 # Builds the exporter, the fake portals (cmd/fakedocspace) and the load
 # generator (cmd/loadtest) into a temporary directory, starts the fake with
@@ -25,6 +25,18 @@
 #           directly, as the exporter calls it, under the same load; peak RSS
 #           < LOAD_MAX_RSS_MIB and CPU < LOAD_MAX_CPU of one core, by default
 #           100 MiB and 0.25 up to 1000 portals, 300 MiB and 0.5 above.
+#   soak    1000 portals (--config.file) of another fake, of which 100 hang,
+#           100 answer HTTP 500, 100 answer HTTP 429 with Retry-After: 60 and
+#           100 reset the connection, each probed once every 15 s for
+#           SOAK_DURATION (default 10m) with a 10 s scrape timeout, while the
+#           configuration flips between two versions (every portal's timeout
+#           10s or 11s) with a reload every 30 s. Prints goroutines, fds, RSS,
+#           CPU and log lines (--log.level=info) per minute. Thresholds: every
+#           probe answers as its portal behaves, peak RSS < 150 MiB, CPU < 0.3
+#           of one core, healthy p99 within 5 ms of the portals' own, fewer
+#           than 10 log lines a minute after the first 2, goroutines, fds and
+#           RSS flat after the warm-up, at most one schedule call per
+#           Retry-After to a rate-limited portal.
 #
 # LOAD_EXPORTER_ARGS adds flags to the exporter of the probe phase, e.g.
 # --docspace.max-idle-connections=0 to measure the probes without
@@ -46,9 +58,9 @@ cd "$(dirname "$0")/.."
 
 phase=${1:-all}
 case $phase in
-scrape | burst | probe | all) ;;
+scrape | burst | probe | all | soak) ;;
 *)
-	echo "usage: $0 [scrape|burst|probe|all]" >&2
+	echo "usage: $0 [scrape|burst|probe|all|soak]" >&2
 	exit 2
 	;;
 esac
@@ -232,6 +244,86 @@ run_phase() {
 		echo "== phase $name passed"
 	fi
 }
+
+# run_soak starts a fake with failing portals and an exporter, runs the
+# soak load against them, stops them and records a failure.
+run_soak() {
+	local soak_s soak_fake_port soak_fake soak_fake_pid port pid load_pid status=0
+	soak_s=$(seconds "${SOAK_DURATION:-10m}") || exit 2
+	soak_fake_port=$(free_port)
+	soak_fake="http://127.0.0.1:$soak_fake_port"
+	"$tmp/fakedocspace" --listen-address="127.0.0.1:$soak_fake_port" --key="$key" \
+		--portals="$portals" --latency="$portal_latency" \
+		--hung=100 --server-error=100 --rate-limited=100 --reset=100 --retry-after=60s 2>"$tmp/fake-soak.log" &
+	soak_fake_pid=$!
+	pids+=("$soak_fake_pid")
+	if ! wait_http "$soak_fake_pid" "$soak_fake/"; then
+		cat "$tmp/fake-soak.log" >&2
+		exit 1
+	fi
+	soak_config "$soak_fake" 10s >"$tmp/soak.yml"
+	soak_config "$soak_fake" 11s >"$tmp/soak-flipped.yml"
+
+	port=$(free_port)
+	"$tmp/docspace_exporter" --web.listen-address="127.0.0.1:$port" --log.level=info \
+		--config.file="$tmp/soak.yml" 2>"$tmp/exporter-soak.log" &
+	pid=$!
+	pids+=("$pid")
+	wait_http "$pid" "http://127.0.0.1:$port/-/ready"
+
+	echo
+	echo "== phase soak: exporter pid $pid on 127.0.0.1:$port, fake with failing portals on $soak_fake, ${soak_s}s"
+	timeout --kill-after=10s "$((soak_s + 120))s" \
+		"$tmp/loadtest" --mode=soak --exporter="http://127.0.0.1:$port" --pid="$pid" \
+		--targets="$portals" --interval=15s --duration="${soak_s}s" --timeout=15s --max-requests=500000 \
+		--portals="$soak_fake" --key-file="$tmp/key" \
+		--soak.config-file="$tmp/soak.yml" --soak.flip-to="$tmp/soak-flipped.yml" --soak.log-file="$tmp/exporter-soak.log" \
+		--soak.retry-after=60s --soak.scrape-timeout=10s \
+		--max-errors=0 --max-rss-mib=150 --max-cpu-core-ratio=0.3 --max-p99-over=5ms &
+	load_pid=$!
+	pids+=("$load_pid")
+	wait "$load_pid" || status=$?
+	stop "$pid"
+	stop "$soak_fake_pid"
+	echo "== the exporter's log lines by message:"
+	sed -n 's/.*msg="\([^"]*\)".*/\1/p; s/.*msg=\([^ "]*\) .*/\1/p' "$tmp/exporter-soak.log" | sort | uniq -c | sort -rn | head -n 10
+	if ((status != 0)); then
+		failed+=(soak)
+		echo "== phase soak FAILED (exit $status)"
+	else
+		echo "== phase soak passed"
+	fi
+}
+
+# soak_config FAKE TIMEOUT prints a configuration of the fake's portals,
+# each with TIMEOUT.
+soak_config() {
+	local i
+	echo "portals:"
+	for i in $(seq -f '%04g' 1 "$portals"); do
+		echo "  - name: portal-$i"
+		echo "    url: $1/portal-$i"
+		echo "    api_key_file: $tmp/key"
+		echo "    timezone: UTC"
+		echo "    timeout: $2"
+	done
+}
+
+# seconds DURATION prints a duration given as 600, 600s or 10m in seconds.
+seconds() {
+	if [[ $1 =~ ^([0-9]+)(s?)$ ]]; then
+		echo "${BASH_REMATCH[1]}"
+	elif [[ $1 =~ ^([0-9]+)m$ ]]; then
+		echo "$((BASH_REMATCH[1] * 60))"
+	else
+		echo "a duration must be seconds or minutes, e.g. 600, 600s or 10m; got '$1'" >&2
+		return 1
+	fi
+}
+
+if [[ $phase == soak ]]; then
+	run_soak
+fi
 
 if [[ $phase == scrape || $phase == all ]]; then
 	run_phase scrape \

@@ -19,6 +19,12 @@
 // in plain text what the portal is and how to point the exporter at it;
 // below it, the portal answers as DocSpace does (the web client's HTML
 // page outside /api/2.0/).
+//
+// For soak tests, --hung, --server-error, --rate-limited and --reset make
+// that many of the extra portals fail, in this order from /portal-0001 on:
+// they never answer, answer HTTP 500, answer HTTP 429 with Retry-After
+// (--retry-after), or reset the connection. GET /-/portals lists every
+// extra portal with its fault and the requests it got (see portalStats).
 package main
 
 import (
@@ -50,11 +56,16 @@ func main() {
 		latency  = app.Flag("latency", "Delay before every answer.").Default("0s").Duration()
 		timezone = app.Flag("timezone", "Time zone the portals report in their settings.").Default("UTC").String()
 		certFile = app.Flag("tls.cert-file", "Serve HTTPS with this certificate (PEM).").String()
+		faults   faultCounts
 		keyFile  = app.Flag("tls.key-file", "Private key for --tls.cert-file (PEM).").String()
 		perAddr  = app.Flag("portal-per-address", "Serve each of the --portals on its own loopback address, 127.1.x.y, at the port of --listen-address, instead of under a path.").Bool()
 		list     = app.Flag("portals-file", "Write the name and URL of each of the --portals to this file, one portal a line.").String()
 	)
+	faults.flags(app)
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	if faults.total() > *portals {
+		app.Fatalf("--hung, --server-error, --rate-limited and --reset add up to more than --portals")
+	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
 
 	host, _, err := net.SplitHostPort(*listen)
@@ -75,7 +86,7 @@ func main() {
 
 	const healthy = "a healthy portal: a daily backup at 03:00 UTC that ran and was stored"
 	mux := http.NewServeMux()
-	mount := func(path, about string, p *docspacetest.Portal) {
+	mount := func(path, about string, p http.Handler) {
 		mux.Handle(path+"/", http.StripPrefix(path, p))
 		mux.Handle(path, describe(path, about))
 	}
@@ -85,12 +96,22 @@ func main() {
 	if *certFile != "" {
 		scheme = "https"
 	}
-	var servers []*http.Server
-	var urls strings.Builder
+	var (
+		servers []*http.Server
+		urls    strings.Builder
+		stats   []*portalStats
+	)
 	for i := 1; i <= *portals; i++ {
 		name := fmt.Sprintf("portal-%04d", i)
+		fault := faults.of(i)
+		st := &portalStats{name: name, fault: fault}
+		stats = append(stats, st)
+		about := healthy
+		if fault != "" {
+			about = "a portal with a fault for soak tests: " + fault
+		}
 		if !*perAddr {
-			mount("/"+name, healthy, newPortal())
+			mount("/"+name, about, st.count(faulty(newPortal(), fault, faults.retryAfter)))
 			fmt.Fprintf(&urls, "%s %s://%s/%s\n", name, scheme, *listen, name)
 			continue
 		}
@@ -98,7 +119,7 @@ func main() {
 			app.Fatalf("--portal-per-address serves at most 65535 portals")
 		}
 		addr := net.JoinHostPort(fmt.Sprintf("127.1.%d.%d", i>>8, i&0xff), port)
-		servers = append(servers, &http.Server{Addr: addr, Handler: newPortal(), ReadHeaderTimeout: 10 * time.Second})
+		servers = append(servers, &http.Server{Addr: addr, Handler: st.count(faulty(newPortal(), fault, faults.retryAfter)), ReadHeaderTimeout: 10 * time.Second})
 		fmt.Fprintf(&urls, "%s %s://%s\n", name, scheme, addr)
 	}
 	if *list != "" {
@@ -106,6 +127,7 @@ func main() {
 			app.Fatalf("--portals-file: %v", err)
 		}
 	}
+	mux.HandleFunc("/-/portals", func(w http.ResponseWriter, _ *http.Request) { writeStats(w, stats) })
 	if *demo {
 		mount("/healthy", healthy, newPortal())
 		overdue := newPortal()

@@ -11,6 +11,9 @@
 //     probed once every --interval through /probe?target=<name>, the probes
 //     spread evenly over the interval by a ticker (open loop: a slow exporter
 //     does not slow the load down), as one Prometheus scraping a fleet does.
+//   - --mode=soak: the probe load for --duration (default 10m) against fake
+//     portals of which some fail, while the configuration is flipped and
+//     reloaded; see soak.go.
 //
 // With --fake-portal=ADDR (scrape mode), the load generator serves the
 // exporter's portal itself: one fake DocSpace portal (internal/docspacetest)
@@ -139,7 +142,7 @@ func run(args []string) int {
 		maxP99Over             time.Duration
 	)
 	app.Flag("mode", "scrape: --concurrency workers scrape /metrics back to back; probe: --targets portals, each probed once every --interval.").
-		Required().EnumVar(&o.mode, modeScrape, modeProbe)
+		Required().EnumVar(&o.mode, modeScrape, modeProbe, modeSoak)
 	app.Flag("exporter", "Root URL of the exporter (loopback only).").Default("http://127.0.0.1:9977").StringVar(&exporter)
 	app.Flag("pid", "Process id of the exporter, whose CPU time and memory are measured.").Required().IntVar(&o.pid)
 	app.Flag("duration", "How long to load the exporter (default 30s for scrape, 3m for probe).").DurationVar(&o.duration)
@@ -165,6 +168,8 @@ func run(args []string) int {
 		IsSetByUser(&rssAfterSet).Float64Var(&maxRSSAfter)
 	app.Flag("max-upstream-per-request", "With --fake-portal: most getbackupschedule calls per request; unchecked when not given.").
 		IsSetByUser(&upSet).Float64Var(&maxUp)
+	var soak soakOptions
+	soak.flags(app)
 	app.HelpFlag.Short('h')
 	if _, err := app.Parse(args); err != nil {
 		fmt.Fprintf(os.Stderr, "loadtest: error: %v, try --help\n", err)
@@ -239,6 +244,9 @@ func run(args []string) int {
 		defer stop()
 	}
 
+	if o.mode == modeSoak {
+		return runSoak(o, soak, th)
+	}
 	res, err := measure(o)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "loadtest: error: %v\n", err)
@@ -724,17 +732,26 @@ func latencySummary(sorted []time.Duration) string {
 	return fmt.Sprintf("p50 %s  p90 %s  p99 %s  max %s", p(50), p(90), p(99), p(100))
 }
 
+// verdicts prints PASS and FAIL lines and remembers whether all passed.
+type verdicts struct {
+	w      io.Writer
+	failed bool
+}
+
+// check prints one PASS or FAIL line; format says what was checked.
+func (v *verdicts) check(pass bool, format string, args ...any) {
+	word := "PASS"
+	if !pass {
+		word, v.failed = "FAIL", true
+	}
+	fmt.Fprintf(v.w, "%s  "+format+"\n", append([]any{word}, args...)...)
+}
+
 // check prints one PASS or FAIL line per threshold and reports whether all
 // passed.
 func (r *result) check(w io.Writer, o options, th thresholds) bool {
-	ok := true
-	verdict := func(pass bool, format string, args ...any) {
-		word := "PASS"
-		if !pass {
-			word, ok = "FAIL", false
-		}
-		fmt.Fprintf(w, "%s  "+format+"\n", append([]any{word}, args...)...)
-	}
+	v := &verdicts{w: w}
+	verdict := v.check
 	verdict(r.requests > 0, "requests: %d > 0", r.requests)
 	verdict(r.errors() <= th.maxErrors, "errors: %d <= %d", r.errors(), th.maxErrors)
 	if th.maxRSSMiB != nil {
@@ -761,5 +778,5 @@ func (r *result) check(w io.Writer, o options, th thresholds) bool {
 		verdict(over <= *th.maxP99Over, "p99 over portal latency (%s): %s - %s = %s <= %s", what,
 			p99.Round(10*time.Microsecond), portal.Round(10*time.Microsecond), over.Round(10*time.Microsecond), *th.maxP99Over)
 	}
-	return ok
+	return !v.failed
 }

@@ -252,6 +252,13 @@ func WrongTypes() *Response {
 	return jsonResponse(http.StatusOK, []byte(`{"response":{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":1,"hour":"2","day":2},"backupsStored":"7","lastBackupTime":"2026-06-29T02:07:31","dump":false},"count":1,"links":[{"href":"`+sampleHost+PathSchedule+`","action":"GET"}],"status":0,"statusCode":200}`))
 }
 
+// SettingsAnswer is a 200 answer of GET /api/2.0/settings carrying the raw
+// SettingsDto JSON settingsJSON, e.g. a Windows time zone id:
+// {"timezone":"W. Europe Standard Time","utcOffset":"01:00:00"}.
+func SettingsAnswer(settingsJSON string) *Response {
+	return jsonResponse(http.StatusOK, []byte(`{"response":`+settingsJSON+`,"count":1,"links":[{"href":"`+sampleHost+PathSettings+`","action":"GET"}],"status":0,"statusCode":200}`))
+}
+
 // StatusOneEnvelope is a 200 answer whose envelope says status 1 (error)
 // although it carries a schedule.
 func StatusOneEnvelope() *Response {

@@ -1,0 +1,109 @@
+package client
+
+import (
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// MaxRetryAfter is the longest a Retry-After of DocSpace holds back the
+// calls to a portal; a longer wait is cut to it, so that a portal is never
+// left unwatched for long.
+const MaxRetryAfter = 10 * time.Minute
+
+// parseRetryAfter reads a Retry-After header, a number of seconds or an
+// HTTP date, as the time to wait from now, at most MaxRetryAfter. ok is
+// false when the header is absent or invalid or asks for no wait.
+func parseRetryAfter(v string, now time.Time) (wait time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if strings.Trim(v, "0123456789") == "" {
+		// A longer number than MaxRetryAfter's seconds is cut anyway.
+		if len(v) > 6 {
+			return MaxRetryAfter, true
+		}
+		n, _ := strconv.Atoi(v)
+		wait = time.Duration(n) * time.Second
+	} else {
+		at, err := http.ParseTime(v)
+		if err != nil {
+			return 0, false
+		}
+		wait = at.Sub(now)
+	}
+	if wait <= 0 {
+		return 0, false
+	}
+	return min(wait, MaxRetryAfter), true
+}
+
+// retryAfterNote describes a Retry-After header for an error text: "
+// (retry after 30s)", or "" when there is none.
+func retryAfterNote(header http.Header) string {
+	v := strings.TrimSpace(header.Get("Retry-After"))
+	if v == "" {
+		return ""
+	}
+	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+		return fmt.Sprintf(" (retry after %ds)", n)
+	}
+	if at, err := http.ParseTime(v); err == nil {
+		return " (retry after " + at.UTC().Format(time.RFC3339) + ")"
+	}
+	return ""
+}
+
+// hold keeps a portal's request to wait before it is called again: after a
+// 429 or 503 answer with Retry-After, no call is made until that time has
+// passed, and every call meanwhile fails at once as if it had got the same
+// answer.
+type hold struct {
+	mu     sync.Mutex
+	until  time.Time
+	status int
+}
+
+// set records a Retry-After of an answer with status, when it asks for a
+// wait.
+func (h *hold) set(status int, header http.Header, now time.Time) {
+	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
+		return
+	}
+	wait, ok := parseRetryAfter(header.Get("Retry-After"), now)
+	if !ok {
+		return
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.until, h.status = now.Add(wait), status
+}
+
+// check returns the error of a call of path held back at now, or nil when
+// the call may be made.
+func (h *hold) check(path string, now time.Time) error {
+	h.mu.Lock()
+	until, status := h.until, h.status
+	h.mu.Unlock()
+	if !now.Before(until) {
+		return nil
+	}
+	e := statusError(path, status, http.Header{}, nil).(*Error)
+	e.Detail = fmt.Sprintf("not called: DocSpace answered HTTP %d with Retry-After, so the portal is not called before %s",
+		status, until.UTC().Format(time.RFC3339))
+	return e
+}
+
+// copyFrom takes over the wait of another hold.
+func (h *hold) copyFrom(o *hold) {
+	o.mu.Lock()
+	until, status := o.until, o.status
+	o.mu.Unlock()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.until, h.status = until, status
+}
