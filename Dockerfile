@@ -69,5 +69,9 @@ LABEL org.opencontainers.image.title="docspace_exporter" \
 COPY --from=builder /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY --from=builder /out/docspace_exporter /bin/docspace_exporter
 USER 65534:65534
+# Collect garbage at 50% heap growth instead of 100%: a scrape's memory is
+# short-lived, and this keeps the resident memory after a burst of scrapes
+# about 4 MiB lower for a little CPU (README, Performance). Override with -e.
+ENV GOGC=50
 EXPOSE 9977
 ENTRYPOINT ["/bin/docspace_exporter"]

@@ -143,6 +143,9 @@ func (c *Collector) scrape(send sendFunc) {
 	}
 	if t.timezone != nil {
 		sendCollector(send, "settings", location.err, location.duration)
+		if location.err != nil && location.value == nil {
+			failures = append(failures, failure{"settings", location.err})
+		}
 	}
 	if t.history != nil {
 		collectHistory(send, t.history.interval, history)

@@ -425,7 +425,8 @@ docspace_api_status_code 429
 }
 
 // With a rejected key, DocSpace answers the settings without a time zone:
-// the log blames the key, not the portal's time zone.
+// that is the same failure as the schedule's, logged once, and the log
+// blames the key, not the portal's time zone.
 func TestTimezoneWithRejectedKey(t *testing.T) {
 	f := newFixture(t, func(p *config.Portal) {
 		p.APIKeyFile = filepath.Join(t.TempDir(), "wrong-key")
@@ -435,10 +436,13 @@ func TestTimezoneWithRejectedKey(t *testing.T) {
 	})
 	testutil.CollectAndCount(f.collector(context.Background()))
 	logs := f.logs.String()
-	for _, want := range []string{"rejected the API key", "did not accept the API key"} {
+	for _, want := range []string{"rejected the API key", `call="backup schedule, backup progress, settings"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs)
 		}
+	}
+	if n := strings.Count(logs, "level=ERROR"); n != 1 {
+		t.Errorf("%d error lines, want 1:\n%s", n, logs)
 	}
 	if strings.Contains(logs, "timezone setting") || strings.Contains(logs, "time zone in the portal") {
 		t.Errorf("the log blames the portal's time zone for a rejected key:\n%s", logs)
@@ -517,8 +521,9 @@ func TestFailuresLoggedOnChange(t *testing.T) {
 	expect("recovered", 1, `level=INFO msg="DocSpace scrape works again"`, "failed_for=3m0s")
 }
 
-// The time zone read fails quietly after its first warning: one line per
-// cause, and a reminder every 15 minutes.
+// A failing time zone read is one of the scrape's failures: logged with
+// what it costs and what to do, then a reminder every 15 minutes, and its
+// recovery.
 func TestTimezoneFailuresLoggedOnChange(t *testing.T) {
 	f := newFixture(t)
 	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
@@ -532,12 +537,65 @@ func TestTimezoneFailuresLoggedOnChange(t *testing.T) {
 	if n := f.fake.Requests(docspacetest.PathSettings); n != 4 {
 		t.Fatalf("%d settings reads, want 4", n)
 	}
-	if n := strings.Count(f.logs.String(), "level=WARN"); n != 2 {
-		t.Errorf("4 failed reads over 20 minutes logged %d warnings, want 2 (the first and a reminder):\n%s", n, f.logs)
+	if n := strings.Count(f.logs.String(), "level=ERROR"); n != 2 {
+		t.Errorf("4 failed reads over 20 minutes logged %d lines, want 2 (the first and a reminder):\n%s", n, f.logs)
+	}
+	if n := strings.Count(f.logs.String(), "next scheduled backup is not computed; give it in the portal's timezone setting"); n != 2 {
+		t.Errorf("the advice appears %d times, want 2:\n%s", n, f.logs)
 	}
 	f.fake.SetOverride(docspacetest.PathSettings, nil)
 	testutil.CollectAndCount(f.collector(context.Background()))
-	if !strings.Contains(f.logs.String(), `msg="read the portal time zone again" portal=test configured_at="" timezone=UTC`) {
+	if !strings.Contains(f.logs.String(), `msg="DocSpace scrape works again" portal=test configured_at="" failed="settings: server_error (HTTP 500)"`) {
 		t.Errorf("no recovery line:\n%s", f.logs)
+	}
+}
+
+// When the portal fails, the settings call fails for the same reason as the
+// schedule call: one failure, one log line with one advice, and never the
+// time zone's advice for what is the key's, the URL's or the portal's fault.
+func TestOneFailureOneMessage(t *testing.T) {
+	tests := []struct {
+		name   string
+		answer *docspacetest.Response
+		hang   bool
+		want   string
+	}{
+		{name: "wrong key", answer: docspacetest.Unauthorized(), want: "rejected the API key"},
+		{name: "not found", answer: docspacetest.NotFoundProblem(), want: "HTTP 404"},
+		{name: "HTML page", answer: docspacetest.HTMLPage(), want: "not JSON"},
+		{name: "redirect", answer: docspacetest.Redirect("https://login.example.net/auth"), want: "redirect"},
+		{name: "hung", hang: true, want: "slow or hung"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			if tt.hang {
+				f.fake.SetHang(true)
+			} else {
+				for _, path := range []string{docspacetest.PathSchedule, docspacetest.PathProgress, docspacetest.PathSettings} {
+					f.fake.SetOverride(path, tt.answer)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+			defer cancel()
+			testutil.CollectAndCount(f.collector(ctx))
+			var lines []string
+			for line := range strings.Lines(f.logs.String()) {
+				if !strings.Contains(line, "level=DEBUG") {
+					lines = append(lines, line)
+				}
+			}
+			if len(lines) != 1 {
+				t.Fatalf("%d log lines, want 1:\n%s", len(lines), strings.Join(lines, ""))
+			}
+			for _, want := range []string{tt.want, `call="backup schedule, backup progress, settings"`} {
+				if !strings.Contains(lines[0], want) {
+					t.Errorf("the log line lacks %q:\n%s", want, lines[0])
+				}
+			}
+			if strings.Contains(lines[0], "time zone") || strings.Contains(lines[0], "timezone") {
+				t.Errorf("the log line gives the time zone's advice:\n%s", lines[0])
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,14 +66,16 @@ type failureGroup struct {
 	code  int
 }
 
-// groupFailures groups failures by their kind and HTTP status, in order.
+// groupFailures groups failures by their kind, in order: calls that fail
+// for one reason (a rejected key: 401 on the schedule, a settings answer
+// without a time zone) are one failure, logged once with one advice.
 func groupFailures(failures []failure) []*failureGroup {
 	var groups []*failureGroup
 next:
 	for _, f := range failures {
 		kind, code := errorKind(f.err)
 		for _, g := range groups {
-			if g.kind == kind && g.code == code {
+			if g.kind == kind && (kind != 0 || g.code == code) {
 				g.calls = append(g.calls, f.call)
 				continue next
 			}
@@ -128,6 +131,11 @@ func (c *Collector) logFailures(failures []failure) {
 			attrs := []any{"call", strings.Join(g.calls, ", "), "err", g.err}
 			if g.kind != 0 {
 				attrs = append(attrs, "kind", g.kind.String(), "status_code", g.code)
+			}
+			if slices.Equal(g.calls, []string{"settings"}) {
+				// Only the time zone is missing: say what that costs
+				// and what to do about it.
+				attrs = append(attrs, "effect", "the portal time zone is unknown, so the next scheduled backup is not computed; give it in the portal's timezone setting")
 			}
 			if n == stillFailing {
 				attrs = append(attrs, "since", was.since.Format(time.RFC3339))

@@ -287,16 +287,14 @@ func (tc *timezoneCache) get(ctx context.Context, log func() *slog.Logger) resul
 	if res.err != nil && tc.location != nil {
 		why += ", known zone kept"
 	}
-	news, _ := tc.health.observe(why, now)
-	if news == recovered {
+	// Without a known zone, a failed read is one of the scrape's failed
+	// calls, logged with the others (Collector.logFailures): the settings
+	// call failing for the schedule call's reason is one failure. With a
+	// known zone, the read's failure is logged here, when it changes.
+	news, was := tc.health.observe(why, now)
+	if news == recovered && strings.HasSuffix(was.cause, ", known zone kept") {
 		log().Info("read the portal time zone again", "timezone", res.value.String())
 	}
-	warn := func(msg string, args ...any) {
-		if news == failing || news == stillFailing {
-			log().Warn(msg, args...)
-		}
-	}
-	var clientErr *client.Error
 	switch {
 	case res.err == nil:
 		seen := tc.fixed
@@ -309,13 +307,11 @@ func (tc *timezoneCache) get(ctx context.Context, log func() *slog.Logger) resul
 				"timezone", sanitize(tz.ID), "utc_offset", offsetText(tz.UTCOffset))
 		}
 	case tc.location != nil:
-		warn("reading the portal time zone failed; keeping the known one", "timezone", tc.location.String(), "err", res.err)
+		if news == failing || news == stillFailing {
+			log().Warn("reading the portal time zone failed; keeping the known one", "timezone", tc.location.String(), "err", res.err)
+		}
 		res.value, tc.next = tc.location, now.Add(timezoneRetry)
-	case errors.As(res.err, &clientErr) && clientErr.Kind == client.KindUnauthorized:
-		warn("the portal time zone is unknown because DocSpace did not accept the API key, so the next scheduled backup is not computed", "err", res.err)
-		tc.lastErr, tc.next = res.err, now.Add(timezoneRetry)
 	default:
-		warn("the portal time zone is unknown, so the next scheduled backup is not computed; give it in the portal's timezone setting", "err", res.err)
 		tc.lastErr, tc.next = res.err, now.Add(timezoneRetry)
 	}
 	return res

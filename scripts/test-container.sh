@@ -158,6 +158,7 @@ else
 	fail "image size $size bytes >= $MAX_IMAGE_BYTES"
 fi
 expect "image user" "$(p image inspect --format '{{.Config.User}}' "$image")" 65534:65534
+expect "image GOGC" "$(p image inspect --format '{{range .Config.Env}}{{println .}}{{end}}' "$image" | grep '^GOGC=')" GOGC=50
 # shellcheck disable=SC2016 # a Go template, not a shell expansion
 expect "image exposed ports" "$(p image inspect --format '{{range $k, $v := .Config.ExposedPorts}}{{$k}}{{end}}' "$image")" 9977/tcp
 expect "image entrypoint" "$(p image inspect --format '{{json .Config.Entrypoint}}' "$image")" '["/bin/docspace_exporter"]'

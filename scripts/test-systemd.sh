@@ -127,6 +127,7 @@ required=(
 	'DynamicUser=yes'
 	'LoadCredential=api-key:/etc/docspace_exporter/api-key'
 	'EnvironmentFile=-/etc/default/docspace_exporter'
+	'Environment=GOGC=50'
 	'Restart=on-failure'
 	'CapabilityBoundingSet='
 	'AmbientCapabilities='
