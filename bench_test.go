@@ -70,10 +70,13 @@ type benchImpl struct {
 
 var (
 	implExporter = benchImpl{name: "exporter", handler: func(b *testing.B, p *benchPortal, targets int) http.Handler {
-		return exporterHandler(b, p, targets, false)
+		return exporterHandler(b, p, targets, false, false)
 	}}
 	implExporterGzip = benchImpl{name: "exporter-gzip", gzip: true, handler: func(b *testing.B, p *benchPortal, targets int) http.Handler {
-		return exporterHandler(b, p, targets, true)
+		return exporterHandler(b, p, targets, true, false)
+	}}
+	implExporterKeyFile = benchImpl{name: "exporter-keyfile", handler: func(b *testing.B, p *benchPortal, targets int) http.Handler {
+		return exporterHandler(b, p, targets, false, true)
 	}}
 	implMinimal = benchImpl{name: "minimal", handler: func(b *testing.B, p *benchPortal, _ int) http.Handler {
 		return minimalHandler(b, p)
@@ -85,13 +88,15 @@ var (
 type benchLoad struct{ conc, targets int }
 
 // BenchmarkScrape compares, side by side against a fake portal answering
-// after 20 ms, the exporter
-// (impl=exporter: newScraper(...).serve, self-metrics off, progress off,
-// time zone UTC so no settings call), the same with compression on
-// (impl=exporter-gzip), and the least any exporter must do in its place
-// (impl=minimal: one GET of getbackupschedule with Bearer auth over a
-// kept-alive connection, decode the JSON, write the same gauges in the
-// text format by hand).
+// after 20 ms, the exporter (impl=exporter: newScraper(...).serve,
+// self-metrics off, progress off, history off, time zone UTC so no settings
+// call, the key from an environment variable), the same with compression
+// on (impl=exporter-gzip), the same with the key read from its file for
+// every call (impl=exporter-keyfile), and the least any exporter must do in
+// its place (impl=minimal: one GET of getbackupschedule with a fixed key
+// over a kept-alive connection, decode the JSON, write the same gauges by
+// hand, in OpenMetrics as the scraper asks). impl=exporter and impl=minimal
+// do the same work.
 //
 // Three loads, each a row of benchstat -col /impl:
 //
@@ -114,7 +119,7 @@ type benchLoad struct{ conc, targets int }
 // collections of the runs after it.
 func BenchmarkScrape(b *testing.B) {
 	for _, load := range []benchLoad{{1, 1}, {16, 16}, {benchConcurrency, 1}} {
-		for _, impl := range []benchImpl{implExporter, implExporterGzip, implMinimal} {
+		for _, impl := range []benchImpl{implExporter, implExporterGzip, implExporterKeyFile, implMinimal} {
 			b.Run(fmt.Sprintf("impl=%s/conc=%d/targets=%d", impl.name, load.conc, load.targets), func(b *testing.B) {
 				benchScrapes(b, newBenchPortal(b), impl, load)
 			})
@@ -224,11 +229,15 @@ func newBenchPortal(b *testing.B) *benchPortal {
 // zone given so that no settings call is made: one upstream call a scrape.
 // Each portal has its own client, so calls are shared only within one.
 // gzip turns compression on, which the exporter leaves off.
-func exporterHandler(b *testing.B, p *benchPortal, targets int, gzip bool) http.Handler {
+func exporterHandler(b *testing.B, p *benchPortal, targets int, gzip, keyFile bool) http.Handler {
+	b.Setenv("DSX_BENCH_KEY", testKey)
 	all := make([]*collector.Target, targets)
 	for i := range all {
-		t, err := buildTarget(config.Portal{Name: fmt.Sprint("bench-", i), URL: p.url, APIKeyFile: p.keyFile, Timezone: "UTC"},
-			10*time.Second, collector.Options{Progress: false})
+		settings := config.Portal{Name: fmt.Sprint("bench-", i), URL: p.url, APIKeyEnv: "DSX_BENCH_KEY", Timezone: "UTC"}
+		if keyFile {
+			settings.APIKeyEnv, settings.APIKeyFile = "", p.keyFile
+		}
+		t, err := buildTarget(settings, 10*time.Second, collector.Options{Progress: false})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -251,8 +260,10 @@ func exporterHandler(b *testing.B, p *benchPortal, targets int, gzip bool) http.
 }
 
 // minimalHandler is the least an exporter must do for a scrape: one GET of
-// the schedule with Bearer auth over a kept-alive connection, decode the
-// JSON, and write the exporter's gauges (HELP and TYPE included) by hand in
+// the schedule with Bearer auth (a key fixed at start, as the exporter's
+// from an environment variable) over a kept-alive connection, decode the
+// JSON, and write the exporter's gauges (HELP and TYPE included) by hand,
+// in OpenMetrics when the scraper asks for it as Prometheus does, else in
 // the text format. It serves every path alike, and shares no call.
 func minimalHandler(b *testing.B, p *benchPortal) http.Handler {
 	transport := http.DefaultTransport.(*http.Transport).Clone()
@@ -339,7 +350,12 @@ func minimalHandler(b *testing.B, p *benchPortal) http.Handler {
 				gauge("docspace_backup_schedule_interval_seconds", "", interval.Seconds())
 			}
 		}
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		if strings.Contains(r.Header.Get("Accept"), "application/openmetrics-text") {
+			buf = append(buf, "# EOF\n"...)
+			w.Header().Set("Content-Type", "application/openmetrics-text; version=1.0.0; charset=utf-8")
+		} else {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		}
 		_, _ = w.Write(buf)
 	})
 }
@@ -347,7 +363,7 @@ func minimalHandler(b *testing.B, p *benchPortal) http.Handler {
 // exporterHelp scrapes the exporter once in the text format and returns the
 // "# HELP" and "# TYPE" lines of each family, by family name.
 func exporterHelp(b *testing.B, p *benchPortal) map[string]string {
-	body := scrapeText(b, exporterHandler(b, p, 1, false))
+	body := scrapeText(b, exporterHandler(b, p, 1, false, false))
 	help := make(map[string]string)
 	for line := range strings.Lines(body) {
 		for _, prefix := range []string{"# HELP ", "# TYPE "} {
@@ -377,7 +393,7 @@ func checkSameMetrics(b *testing.B, p *benchPortal) {
 		slices.Sort(lines)
 		return lines
 	}
-	exporter := structure(scrapeText(b, exporterHandler(b, p, 1, false)))
+	exporter := structure(scrapeText(b, exporterHandler(b, p, 1, false, false)))
 	minimal := structure(scrapeText(b, minimalHandler(b, p)))
 	if !slices.Equal(exporter, minimal) {
 		b.Fatalf("impl=minimal does not serve what the exporter serves:\nexporter:\n%s\nminimal:\n%s",

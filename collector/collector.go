@@ -76,6 +76,7 @@ func timed[T any](f func() (T, error)) result[T] {
 // buffers are not held while DocSpace answers.
 func (c *Collector) Scrape() {
 	c.scraped.Do(func() {
+		c.metrics = make([]prometheus.Metric, 0, len(allDescs)+4) // a few families have several series
 		c.scrape(func(d *prometheus.Desc, v float64, labels ...string) {
 			c.metrics = append(c.metrics, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
 		})
