@@ -74,16 +74,16 @@ func FuzzScrapeTimeout(f *testing.F) {
 		}
 		r := httptest.NewRequest("GET", "/metrics", nil)
 		r.Header.Set(scrapeTimeoutHeader, header)
-		const max = 10 * time.Second
-		got, err := scrapeTimeout(r, max, time.Duration(offset))
+		const portalTimeout = 10 * time.Second
+		got, err := scrapeTimeout(r, portalTimeout, time.Duration(offset))
 		if err != nil {
 			if len(err.Error()) > 200 {
 				t.Errorf("error of %d bytes: %.80s...", len(err.Error()), err)
 			}
 			return
 		}
-		if got < minScrapeTimeout || got > max {
-			t.Errorf("header %q, offset %v: timeout %v, want in [%v, %v]", header, time.Duration(offset), got, minScrapeTimeout, max)
+		if got < minScrapeTimeout || got > portalTimeout {
+			t.Errorf("header %q, offset %v: timeout %v, want in [%v, %v]", header, time.Duration(offset), got, minScrapeTimeout, portalTimeout)
 		}
 	})
 }

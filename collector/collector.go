@@ -1,6 +1,6 @@
 // Package collector turns the answers of one DocSpace portal into Prometheus
 // metrics. A Collector is built for one scrape and bound to that scrape's
-// context: every Collect calls DocSpace afresh. What lives between scrapes
+// context: every scrape calls DocSpace afresh. What lives between scrapes
 // is kept by the portal's Target: its time zone, read from its settings at
 // most hourly, its stored-backup history, read in the background at most
 // once per history interval, and what the log last said about it.
