@@ -97,7 +97,7 @@ func (c *Collector) Collect(metrics chan<- prometheus.Metric) {
 // metrics.
 func (c *Collector) scrape(send sendFunc) {
 	if c.err != nil {
-		c.log().Error("DocSpace scrape failed", "err", c.err)
+		c.logFailures([]failure{{"scrape", c.err}})
 		send(upDesc, 0)
 		send(statusCodeDesc, 0)
 		send(durationDesc, 0)
@@ -192,8 +192,8 @@ func (c *Collector) collectSchedule(send sendFunc, s *client.Schedule, loc *time
 	}
 	cron := schedule.Cron{Period: *s.Period, Hour: *s.Hour, Day: *s.Day}
 	next, interval, err := schedule.Next(cron, s.LastBackup, c.now(), loc)
+	c.target.logSlotError(c.log, err)
 	if err != nil {
-		c.log().Warn("cannot compute the next scheduled backup", "err", err)
 		return
 	}
 	send(nextBackupDesc, unixSeconds(next))

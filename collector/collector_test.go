@@ -3,6 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -597,5 +598,34 @@ func TestOneFailureOneMessage(t *testing.T) {
 				t.Errorf("the log line gives the time zone's advice:\n%s", lines[0])
 			}
 		})
+	}
+}
+
+// What stays wrong is logged when it changes, not on every scrape: a
+// schedule whose next slot cannot be computed, and a scrape that cannot
+// start (an invalid scrape timeout header).
+func TestPersistentProblemsLoggedOnce(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetSchedule(`{"storageType":0,"storageParams":{},"cronParams":{"period":7,"hour":5,"day":0},"backupsStored":2,"lastBackupTime":"2026-06-29T02:07:31","dump":false}`)
+	for range 3 {
+		testutil.CollectAndCount(f.collector(context.Background()))
+	}
+	if n := strings.Count(f.logs.String(), "cannot compute the next scheduled backup"); n != 1 {
+		t.Errorf("3 scrapes of an invalid schedule logged it %d times, want 1:\n%s", n, f.logs)
+	}
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	testutil.CollectAndCount(f.collector(context.Background()))
+	f.fake.SetSchedule(`{"storageType":0,"storageParams":{},"cronParams":{"period":7,"hour":5,"day":0},"backupsStored":2,"lastBackupTime":"2026-06-29T02:07:31","dump":false}`)
+	testutil.CollectAndCount(f.collector(context.Background()))
+	if n := strings.Count(f.logs.String(), "cannot compute the next scheduled backup"); n != 2 {
+		t.Errorf("the problem came back and was logged %d times in all, want 2:\n%s", n, f.logs)
+	}
+
+	f.logs.Reset()
+	for range 3 {
+		testutil.CollectAndCount(New(context.Background(), f.target, f.logger, errors.New("invalid X-Prometheus-Scrape-Timeout-Seconds header")))
+	}
+	if n := strings.Count(f.logs.String(), "level=ERROR"); n != 1 {
+		t.Errorf("3 scrapes with an invalid header logged %d error lines, want 1:\n%s", n, f.logs)
 	}
 }

@@ -65,6 +65,9 @@ type Target struct {
 	mu             sync.Mutex
 	calls          health // of the scrapes' calls
 	lastFailedTask string
+	// lastSlotErr is why the next scheduled backup could not be computed,
+	// as last logged; "" while it can be.
+	lastSlotErr string
 	lastWarnedTask string
 }
 
@@ -200,6 +203,22 @@ func (t *Target) logTaskFailure(logger *slog.Logger, p *client.Progress) {
 func (t *Target) logTaskWarning(logger *slog.Logger, p *client.Progress) {
 	if t.firstTime(&t.lastWarnedTask, p.TaskID, p.Warning) {
 		logger.Warn("the latest DocSpace backup task reported a warning", "task_id", p.TaskID, "warning", sanitize(p.Warning))
+	}
+}
+
+// logSlotError logs why the next scheduled backup cannot be computed
+// (err; nil when it can be) when that changes, not on every scrape.
+func (t *Target) logSlotError(log func() *slog.Logger, err error) {
+	text := ""
+	if err != nil {
+		text = err.Error()
+	}
+	t.mu.Lock()
+	changed := t.lastSlotErr != text
+	t.lastSlotErr = text
+	t.mu.Unlock()
+	if changed && err != nil {
+		log().Warn("cannot compute the next scheduled backup", "err", err)
 	}
 }
 
