@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a Debian machine: Prometheus, promtool
 # and Alertmanager for the rule and end-to-end tests, buildah/podman for the
-# image test, systemd-analyze, yamllint, shellcheck, and staticcheck.
+# image test, systemd-analyze, yamllint, shellcheck, script (the demo test's
+# terminal), unshare (the README's shell blocks, sandboxed), and staticcheck.
 # Idempotent: installs only what is missing. Needs root for apt-get.
 set -euo pipefail
 
@@ -16,7 +17,8 @@ ensure_tools \
 	prometheus-alertmanager:prometheus-alertmanager amtool:prometheus-alertmanager \
 	buildah:buildah podman:podman runc:runc \
 	systemd-analyze:systemd yamllint:yamllint shellcheck:shellcheck \
-	file:file openssl:openssl curl:curl make:make ss:iproute2
+	file:file openssl:openssl curl:curl make:make ss:iproute2 \
+	script:bsdutils unshare:util-linux
 ensure_go
 
 gobin=$(go env GOPATH)/bin
