@@ -67,7 +67,7 @@ type Target struct {
 	lastFailedTask string
 	// lastSlotErr is why the next scheduled backup could not be computed,
 	// as last logged; "" while it can be.
-	lastSlotErr string
+	lastSlotErr    string
 	lastWarnedTask string
 }
 
