@@ -178,6 +178,9 @@ func run(args []string) int {
 		}
 		err := portals.Reload()
 		if err != nil {
+			// What the operator wrote may be echoed; a key never is, in the
+			// log nor in the answer to POST /-/reload.
+			err = errors.New(hideKeys(err.Error()))
 			logger.Error("reloading the config file failed; keeping the last good one", "err", err)
 		} else {
 			logger.Info("reloaded the config file", "file", *configFile, "portals", len(portals.Current().targets))

@@ -412,9 +412,9 @@ func TestReloadRefusesWhatIsNoFile(t *testing.T) {
 	}
 }
 
-// A credential written into a portal's URL is never shown: not by
-// --config.check, not at start, not in the (unauthenticated) answer of
-// /-/reload, not in the log.
+// A key written where the configuration file does not want one (in a URL,
+// as a label) is shown nowhere: not by --config.check, at start, in the
+// answer of /-/reload or in the log.
 func TestURLCredentialsNeverShown(t *testing.T) {
 	_, _, configFile, _ := twoPortals(t)
 	good, err := os.ReadFile(configFile)
@@ -430,11 +430,16 @@ func TestURLCredentialsNeverShown(t *testing.T) {
   - name: query
     url: https://portal.example.com/?key=` + testKey + `
     api_key_env: ARCHIVE_KEY
+  - name: labelled
+    url: https://portal.example.com
+    api_key_env: ARCHIVE_KEY
+    labels: {` + testKey + `: prod}
 `
 	want := []string{
 		`portal "user": url: must not contain a user name or password`,
 		`portal "unparsable": url: is not a valid URL`,
 		`portal "query": url: must not have a query or fragment`,
+		`portal "labelled": labels: a label looks like an API key (not shown)`,
 	}
 	check := func(what, text string) {
 		t.Helper()

@@ -252,13 +252,17 @@ var reservedLabels = map[string]string{
 }
 
 // checkLabels returns the problems of the portal's labels: names as
-// Prometheus allows them, none reserved, values non-empty UTF-8.
+// Prometheus allows them, none reserved, values non-empty UTF-8, and
+// nothing that looks like an API key, which would become a label of every
+// series (and is then never shown in the message).
 func (p *Portal) checkLabels() []error {
 	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(p.Labels)) {
 		field := FieldLabels + "." + name
 		value := p.Labels[name]
 		switch reason, reserved := reservedLabels[name]; {
+		case LooksLikeKey(name) || LooksLikeKey(value):
+			errs = append(errs, p.Errorf(FieldLabels, "a label looks like an API key (not shown): a label goes on every series of the portal; never put a key in one"))
 		case !model.LegacyValidation.IsValidLabelName(name):
 			errs = append(errs, p.Errorf(field, "%q is not a valid label name: use letters, digits and _, not starting with a digit", name))
 		case strings.HasPrefix(name, "__"):

@@ -491,6 +491,10 @@ func TestParseNeverShowsAKey(t *testing.T) {
 			`cfg.yml:3: portal "a": url: must not contain a user name or password`},
 		{"portals:\n  - name: a\n    url: https://portal.example.com/?key=" + key + "\n    api_key_env: X\n",
 			`cfg.yml:3: portal "a": url: must not have a query or fragment`},
+		{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    labels: {" + key + ": prod}\n",
+			`cfg.yml:5: portal "a": labels: a label looks like an API key (not shown)`},
+		{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    labels: {env: " + key + "}\n",
+			`cfg.yml:5: portal "a": labels: a label looks like an API key (not shown)`},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.yaml), "cfg.yml")
