@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/docspace-exporter/docspace_exporter/collector"
@@ -210,4 +211,64 @@ func TestReloadRereadsAChangedCAFile(t *testing.T) {
 	if !strings.Contains(logs.String(), "DocSpace scrape works again") {
 		t.Errorf("the portal does not work with the new CA file:\n%s", logs)
 	}
+}
+
+// A reload that changes only a portal's labels keeps its target; one that
+// changes how it is scraped (its timeout) builds a new target that keeps
+// the stored-backup history, so neither reads the history again before its
+// interval has passed.
+func TestReloadKeepsTheStoredBackupHistory(t *testing.T) {
+	p := newCountedPortal(t)
+	keyFile := writeFile(t, "key", testKey)
+	opts := collector.Options{HistoryInterval: time.Hour, HistoryTimeout: time.Minute}
+	parse := func(timeout, env string) *config.Config {
+		t.Helper()
+		cfg, err := config.Parse(fmt.Appendf(nil, "portals:\n  - {name: main, url: '%s', timeout: %s, api_key_file: '%s', timezone: UTC, labels: {env: %s}}\n",
+			p.url, timeout, keyFile, env), "portals.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	logger := slog.New(slog.DiscardHandler)
+	f1, err := newFleet(parse("10s", "prod"), nil, 10*time.Second, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrapeTarget(t, f1, "main", logger)
+	if n := p.fake.Requests(docspacetest.PathHistory); n != 1 {
+		t.Fatalf("the first scrape read the history %d times, want 1", n)
+	}
+
+	f2, err := newFleet(parse("10s", "staging"), f1, 10*time.Second, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f2.lookup("main") != f1.lookup("main") {
+		t.Error("a reload that changed only a label rebuilt the portal")
+	}
+	f3, err := newFleet(parse("9s", "staging"), f2, 10*time.Second, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f3.lookup("main") == f2.lookup("main") {
+		t.Fatal("a reload that changed the timeout kept the old target")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	n, err := testutil.GatherAndCount(prometheusRegistry(t, collector.New(ctx, f3.lookup("main"), logger, nil)), "docspace_backup_history_backups")
+	if err != nil || n != 1 {
+		t.Errorf("after the rebuild: %d docspace_backup_history_backups series (%v), want the kept one", n, err)
+	}
+	if n := p.fake.Requests(docspacetest.PathHistory); n != 1 {
+		t.Errorf("after two reloads the history was read %d times in all, want 1", n)
+	}
+}
+
+// prometheusRegistry returns a registry holding c.
+func prometheusRegistry(t *testing.T, c prometheus.Collector) *prometheus.Registry {
+	t.Helper()
+	r := prometheus.NewRegistry()
+	r.MustRegister(c)
+	return r
 }

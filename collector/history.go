@@ -33,6 +33,17 @@ type historyCache struct {
 	stored *storedHistory
 }
 
+// copyFrom takes over the completed call and the stored answer of o, the
+// cache of the target this one replaces; a call o still runs is left to o.
+func (hc *historyCache) copyFrom(o *historyCache) {
+	o.mu.Lock()
+	last, stored := o.last, o.stored
+	o.mu.Unlock()
+	hc.mu.Lock()
+	defer hc.mu.Unlock()
+	hc.last, hc.stored = last, stored
+}
+
 // historyCall is how one completed call went.
 type historyCall struct {
 	err      error

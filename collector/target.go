@@ -169,18 +169,20 @@ func (t *Target) Close() { t.client.Close() }
 
 // Inherit takes over what old, the target this one replaces for the same
 // portal name, has learnt between scrapes: what the log said about the
-// portal and its failed task, and, when both call the same URL, the
-// portal's Retry-After wait and its time zone. So a reload neither repeats
-// a log line nor calls a portal that asked to wait.
+// portal, its tasks and its schedule, and, when both call the same URL,
+// the portal's Retry-After wait, its time zone and, for the same dump
+// setting, its stored-backup history. So a reload neither repeats a log
+// line, nor calls a portal that asked to wait, nor reads the history again
+// before its interval has passed.
 func (t *Target) Inherit(old *Target) {
 	if old == nil {
 		return
 	}
 	old.mu.Lock()
-	calls, task := old.calls, old.lastFailedTask
+	calls, failed, warned, slot := old.calls, old.lastFailedTask, old.lastWarnedTask, old.lastSlotErr
 	old.mu.Unlock()
 	t.mu.Lock()
-	t.calls, t.lastFailedTask = calls, task
+	t.calls, t.lastFailedTask, t.lastWarnedTask, t.lastSlotErr = calls, failed, warned, slot
 	t.mu.Unlock()
 	if old.client.URL() != t.client.URL() {
 		return
@@ -188,6 +190,9 @@ func (t *Target) Inherit(old *Target) {
 	t.client.InheritRetryAfter(old.client)
 	if t.timezone != nil && old.timezone != nil {
 		t.timezone.copyFrom(old.timezone)
+	}
+	if t.history != nil && old.history != nil && t.settings.Dump == old.settings.Dump {
+		t.history.copyFrom(old.history)
 	}
 }
 

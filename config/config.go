@@ -131,10 +131,12 @@ func FromFlags(p Portal, names map[string]string) Portal {
 	return p
 }
 
-// Same tells whether p and q have the same settings, wherever they were
-// given.
+// Same tells whether p and q are scraped alike: the same settings,
+// wherever they were given. Labels are left aside: they only label the
+// target that /discovery lists, never a call to DocSpace.
 func (p Portal) Same(q Portal) bool {
 	p.origin, q.origin = nil, nil
+	p.Labels, q.Labels = nil, nil
 	return reflect.DeepEqual(p, q)
 }
 
