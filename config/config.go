@@ -5,6 +5,7 @@ package config
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -536,13 +537,53 @@ func decodes(n *yaml.Node) bool {
 // keyLines records the line of every key of the mapping n in lines, nested
 // keys as "parent.key".
 func keyLines(n *yaml.Node, prefix string, lines map[string]int) {
+	budget := maxKeyVisits
+	addKeyLines(n, prefix, lines, 0, &budget)
+}
+
+// maxKeyVisits bounds the keys keyLines visits, so that aliases merged
+// into one another (a YAML bomb) cannot make it run away.
+const maxKeyVisits = 10000
+
+// addKeyLines records the keys of n written there; then those that merge
+// keys (<<: *base) bring in and that are not written there, at the line
+// of the merge key, so that a setting given by a merge counts as given.
+func addKeyLines(n *yaml.Node, prefix string, lines map[string]int, mergeLine int, budget *int) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
 	if n.Kind != yaml.MappingNode {
 		return
 	}
+	var merges []*yaml.Node
 	for i := 0; i+1 < len(n.Content); i += 2 {
+		if *budget--; *budget < 0 {
+			return
+		}
 		k, v := n.Content[i], n.Content[i+1]
-		lines[prefix+k.Value] = k.Line
-		keyLines(v, prefix+k.Value+".", lines)
+		if k.Tag == "!!merge" {
+			merges = append(merges, k, v)
+			continue
+		}
+		line := k.Line
+		if mergeLine != 0 {
+			line = mergeLine
+		}
+		if _, written := lines[prefix+k.Value]; !written {
+			lines[prefix+k.Value] = line
+		}
+		addKeyLines(v, prefix+k.Value+".", lines, mergeLine, budget)
+	}
+	for i := 0; i+1 < len(merges); i += 2 {
+		k, v := merges[i], merges[i+1]
+		line := cmp.Or(mergeLine, k.Line)
+		if v.Kind == yaml.SequenceNode {
+			for _, m := range v.Content {
+				addKeyLines(m, prefix, lines, line, budget)
+			}
+		} else {
+			addKeyLines(v, prefix, lines, line, budget)
+		}
 	}
 }
 

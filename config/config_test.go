@@ -595,3 +595,34 @@ func TestLoadRefusesWhatIsNoFile(t *testing.T) {
 		t.Errorf("Load(%q) = %v", odd, err)
 	}
 }
+
+// A setting brought in by a YAML merge key counts as given, as if written
+// in the entry: the exporter's default does not replace it.
+func TestMergeKeysGiveSettings(t *testing.T) {
+	cfg, err := Parse([]byte(`portals:
+  - &base {name: base, url: 'https://x', api_key_env: X, history_interval: 0s}
+  - name: a
+    <<: *base
+  - <<: [*base]
+    name: b
+    history_interval: 2h
+`), "cfg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := cfg.Portals[1], cfg.Portals[2]
+	if !a.Gives(FieldHistoryInterval) || a.HistoryInterval != 0 {
+		t.Errorf("portal a: Gives(history_interval) = %v, interval %v; want the merged 0s, given", a.Gives(FieldHistoryInterval), a.HistoryInterval)
+	}
+	if !b.Gives(FieldHistoryInterval) || b.HistoryInterval != 2*time.Hour {
+		t.Errorf("portal b: the written history_interval (2h) must win over the merged one; got %v", b.HistoryInterval)
+	}
+	if a.Gives(FieldTimeout) {
+		t.Error("portal a: timeout is given neither in the entry nor by the merge")
+	}
+
+	_, err = Parse([]byte("portals:\n  - &base {name: base, url: 'https://x', api_key_env: X}\n  - name: a\n    <<: [*base, {timeout: 0s}]\n"), "cfg.yml")
+	if err == nil || !strings.Contains(err.Error(), `cfg.yml:4: portal "a": timeout: must be positive`) {
+		t.Errorf("a merged timeout of 0s: %v; want it refused at the merge key's line", err)
+	}
+}
