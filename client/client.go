@@ -7,6 +7,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -157,18 +158,28 @@ func New(cfg Config) (*Client, error) {
 // a few hundred KiB.
 const MaxCAFileSize = 4 << 20
 
-// LoadCA reads a PEM file of CA certificates into a pool. The file must be
-// a regular file of at most MaxCAFileSize.
-func LoadCA(path string) (*x509.CertPool, error) {
+// LoadCA reads a PEM file of CA certificates into a pool, and returns the
+// SHA-256 of the content read, which tells whether the file changed since.
+// The file must be a regular file of at most MaxCAFileSize.
+func LoadCA(path string) (*x509.CertPool, [sha256.Size]byte, error) {
+	pem, err := ReadCAFile(path)
+	if err != nil {
+		return nil, [sha256.Size]byte{}, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, [sha256.Size]byte{}, fmt.Errorf("%s holds no PEM certificate", smallfile.Name(path))
+	}
+	return pool, sha256.Sum256(pem), nil
+}
+
+// ReadCAFile reads a CA file as LoadCA does, without parsing it.
+func ReadCAFile(path string) ([]byte, error) {
 	pem, err := smallfile.Read(path, MaxCAFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the CA file %w", err)
 	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, fmt.Errorf("%s holds no PEM certificate", smallfile.Name(path))
-	}
-	return pool, nil
+	return pem, nil
 }
 
 // URL returns the portal root the client talks to.

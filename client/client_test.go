@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -286,7 +287,7 @@ func TestTLS(t *testing.T) {
 	assertError(t, err, KindTLS, 0, []string{"not signed by a CA this system trusts", "give the CA file"}, nil)
 
 	// A CA file that does not sign the portal's certificate.
-	otherCA, err := LoadCA(writeTemp(t, "other-ca.pem", selfSignedCA(t)))
+	otherCA, _, err := LoadCA(writeTemp(t, "other-ca.pem", selfSignedCA(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -298,9 +299,12 @@ func TestTLS(t *testing.T) {
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pool, err := LoadCA(caFile)
+	pool, digest, err := LoadCA(caFile)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if want := sha256.Sum256(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); digest != want {
+		t.Errorf("LoadCA's digest is not the file's SHA-256")
 	}
 	s, err := newClient(t, srv.URL, func(c *Config) { c.TLS.RootCAs = pool }).BackupSchedule(testContext(t))
 	if err != nil || s == nil || *s.BackupsStored != 7 {
@@ -353,7 +357,7 @@ func TestLoadCA(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.pem")
 	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
 	for path, want := range map[string]string{"/nonexistent/ca.pem": "cannot read the CA file", bad: "holds no PEM certificate"} {
-		if _, err := LoadCA(path); err == nil || !strings.Contains(err.Error(), want) {
+		if _, _, err := LoadCA(path); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("LoadCA(%s) = %v; want an error containing %q", path, err, want)
 		}
 	}

@@ -42,20 +42,15 @@ func parseRetryAfter(v string, now time.Time) (wait time.Duration, ok bool) {
 	return min(wait, MaxRetryAfter), true
 }
 
-// retryAfterNote describes a Retry-After header for an error text: "
-// (retry after 30s)", or "" when there is none.
+// retryAfterNote describes a Retry-After header for an error text as the
+// wait the client keeps (parseRetryAfter): " (retry after 30s)", or ""
+// when there is none.
 func retryAfterNote(header http.Header) string {
-	v := strings.TrimSpace(header.Get("Retry-After"))
-	if v == "" {
+	wait, ok := parseRetryAfter(header.Get("Retry-After"), time.Now())
+	if !ok {
 		return ""
 	}
-	if n, err := strconv.Atoi(v); err == nil && n >= 0 {
-		return fmt.Sprintf(" (retry after %ds)", n)
-	}
-	if at, err := http.ParseTime(v); err == nil {
-		return " (retry after " + at.UTC().Format(time.RFC3339) + ")"
-	}
-	return ""
+	return fmt.Sprintf(" (retry after %s)", wait.Round(time.Second))
 }
 
 // hold keeps a portal's request to wait before it is called again: after a

@@ -139,3 +139,19 @@ func FuzzParseRetryAfter(f *testing.F) {
 		}
 	})
 }
+
+// The error text tells the wait the client keeps: capped, and never for a
+// header it does not honour.
+func TestRetryAfterNote(t *testing.T) {
+	for v, want := range map[string]string{
+		"30":    " (retry after 30s)",
+		"86400": " (retry after 10m0s)",
+		"+5":    "",
+		"soon":  "",
+		"":      "",
+	} {
+		if got := retryAfterNote(http.Header{"Retry-After": {v}}); got != want {
+			t.Errorf("Retry-After %q: %q, want %q", v, got, want)
+		}
+	}
+}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/config"
-	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
 
 // Time zone refresh: a known zone is read again after an hour; after a
@@ -105,14 +104,11 @@ func NewTarget(p config.Portal, o Options) (*Target, error) {
 		caDigest [sha256.Size]byte
 	)
 	if p.TLS.CAFile != "" {
-		// Taken before the file is loaded: should it change in between,
-		// the next reload builds the portal once more.
-		caDigest, _ = fileDigest(p.TLS.CAFile)
-		pool, err := client.LoadCA(p.TLS.CAFile)
+		pool, digest, err := client.LoadCA(p.TLS.CAFile)
 		if err != nil {
 			errs = append(errs, p.Errorf(config.FieldCAFile, "%w", err))
 		}
-		roots = pool
+		roots, caDigest = pool, digest
 	}
 	location, err := p.Location()
 	if err != nil {
@@ -153,9 +149,9 @@ func (t *Target) CAFileChanged() bool {
 }
 
 // fileDigest returns the SHA-256 of the content of a CA file, read as
-// client.LoadCA reads it: a regular file of bounded size, never blocking.
+// client.LoadCA reads it.
 func fileDigest(path string) ([sha256.Size]byte, error) {
-	data, err := smallfile.Read(path, client.MaxCAFileSize)
+	data, err := client.ReadCAFile(path)
 	if err != nil {
 		return [sha256.Size]byte{}, err
 	}
