@@ -96,8 +96,8 @@ func (c *Collector) Collect(metrics chan<- prometheus.Metric) {
 // scrape makes the scrape's calls to DocSpace concurrently, then sends the
 // metrics.
 func (c *Collector) scrape(send sendFunc) {
+	c.target.logChange(&c.target.lastStartErr, c.log, slog.LevelError, "DocSpace scrape cannot start", c.err)
 	if c.err != nil {
-		c.logFailures([]failure{{"scrape", c.err}})
 		send(upDesc, 0)
 		send(statusCodeDesc, 0)
 		send(durationDesc, 0)
@@ -192,7 +192,7 @@ func (c *Collector) collectSchedule(send sendFunc, s *client.Schedule, loc *time
 	}
 	cron := schedule.Cron{Period: *s.Period, Hour: *s.Hour, Day: *s.Day}
 	next, interval, err := schedule.Next(cron, s.LastBackup, c.now(), loc)
-	c.target.logSlotError(c.log, err)
+	c.target.logChange(&c.target.lastSlotErr, c.log, slog.LevelWarn, "cannot compute the next scheduled backup", err)
 	if err != nil {
 		return
 	}

@@ -628,4 +628,14 @@ func TestPersistentProblemsLoggedOnce(t *testing.T) {
 	if n := strings.Count(f.logs.String(), "level=ERROR"); n != 1 {
 		t.Errorf("3 scrapes with an invalid header logged %d error lines, want 1:\n%s", n, f.logs)
 	}
+
+	// A bad request does not change what the log says of the portal: a
+	// portal failing before and after it is not logged as failing anew.
+	f.fake.SetOverride(docspacetest.PathSchedule, docspacetest.Unauthorized())
+	testutil.CollectAndCount(f.collector(context.Background()))
+	testutil.CollectAndCount(New(context.Background(), f.target, f.logger, errors.New("invalid X-Prometheus-Scrape-Timeout-Seconds header")))
+	testutil.CollectAndCount(f.collector(context.Background()))
+	if n := strings.Count(f.logs.String(), `msg="DocSpace scrape failed"`); n != 1 {
+		t.Errorf("a failing portal with a bad request between its scrapes was logged failing %d times, want 1:\n%s", n, f.logs)
+	}
 }

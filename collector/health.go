@@ -75,7 +75,7 @@ next:
 	for _, f := range failures {
 		kind, code := errorKind(f.err)
 		for _, g := range groups {
-			if g.kind == kind && (kind != 0 || g.code == code) {
+			if g.kind == kind {
 				g.calls = append(g.calls, f.call)
 				continue next
 			}

@@ -67,6 +67,10 @@ type Target struct {
 	// lastSlotErr is why the next scheduled backup could not be computed,
 	// as last logged; "" while it can be.
 	lastSlotErr    string
+	// lastStartErr is why a scrape could not start (a bad scrape timeout
+	// header: a problem of the request, not of the portal), as last
+	// logged; "" since a scrape started.
+	lastStartErr string
 	lastWarnedTask string
 }
 
@@ -207,19 +211,20 @@ func (t *Target) logTaskWarning(logger *slog.Logger, p *client.Progress) {
 	}
 }
 
-// logSlotError logs why the next scheduled backup cannot be computed
-// (err; nil when it can be) when that changes, not on every scrape.
-func (t *Target) logSlotError(log func() *slog.Logger, err error) {
+// logChange logs err at level with msg when it differs from what *last
+// says was logged before, and records it; a nil err clears *last, so that
+// the same problem coming back is logged again.
+func (t *Target) logChange(last *string, log func() *slog.Logger, level slog.Level, msg string, err error) {
 	text := ""
 	if err != nil {
 		text = err.Error()
 	}
 	t.mu.Lock()
-	changed := t.lastSlotErr != text
-	t.lastSlotErr = text
+	changed := *last != text
+	*last = text
 	t.mu.Unlock()
 	if changed && err != nil {
-		log().Warn("cannot compute the next scheduled backup", "err", err)
+		log().Log(context.Background(), level, msg, "err", err)
 	}
 }
 
