@@ -66,11 +66,11 @@ type Target struct {
 	lastFailedTask string
 	// lastSlotErr is why the next scheduled backup could not be computed,
 	// as last logged; "" while it can be.
-	lastSlotErr    string
+	lastSlotErr string
 	// lastStartErr is why a scrape could not start (a bad scrape timeout
 	// header: a problem of the request, not of the portal), as last
 	// logged; "" since a scrape started.
-	lastStartErr string
+	lastStartErr   string
 	lastWarnedTask string
 }
 
