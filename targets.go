@@ -86,8 +86,8 @@ func (f *fleet) lookup(name string) *collector.Target {
 // target: its client, connection pool, known time zone and stored-backup
 // history. A rebuilt portal inherits what its old target learnt (see
 // collector.Target.Inherit). On success, the targets of prev that are not
-// kept are closed: their connections are let go as their calls end, while
-// scrapes that still hold them finish.
+// kept are closed (collector.Target.Close), while scrapes that still hold
+// them finish.
 func newFleet(cfg *config.Config, prev *fleet, defaultTimeout time.Duration, opts collector.Options) (*fleet, error) {
 	f := &fleet{targets: make(map[string]*collector.Target, len(cfg.Portals)), portals: cfg.Portals}
 	var errs []error

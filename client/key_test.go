@@ -184,7 +184,7 @@ func TestFileKeyRewriteInPlaceConcurrently(t *testing.T) {
 	var (
 		stop   atomic.Bool
 		wg     sync.WaitGroup
-		writes int
+		writes atomic.Int64
 	)
 	wg.Go(func() {
 		for !stop.Load() {
@@ -195,19 +195,24 @@ func TestFileKeyRewriteInPlaceConcurrently(t *testing.T) {
 			}
 			_, _ = f.WriteString(testKey)
 			f.Close()
-			writes++
+			writes.Add(1)
 		}
 	})
-	var failed int
-	for range 2000 {
+	// At least 2,000 reads, and on until the file was rewritten 100 times
+	// (within a bound), so that the reads did meet rewrites.
+	var failed, reads int
+	for reads = 0; (reads < 2000 || writes.Load() < 100) && reads < 1_000_000; reads++ {
 		if got, err := key.Key(); got != testKey || err != nil {
 			failed++
 		}
 	}
 	stop.Store(true)
 	wg.Wait()
+	if n := writes.Load(); n < 100 {
+		t.Fatalf("the file was rewritten only %d times during %d reads: the test proves nothing", n, reads)
+	}
 	if failed > 0 {
-		t.Errorf("%d of 2000 reads during %d rewrites did not give the key", failed, writes)
+		t.Errorf("%d of %d reads during %d rewrites did not give the key", failed, reads, writes.Load())
 	}
 }
 

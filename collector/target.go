@@ -163,8 +163,11 @@ func fileDigest(path string) ([sha256.Size]byte, error) {
 }
 
 // Close lets go of the connections to the portal, for a target that a
-// reload replaced: the idle ones at once, the others when their calls end.
-// Scrapes that still use the target work, without keeping connections.
+// reload replaced (see client.Client.Close): with a pool of its own, the
+// idle ones at once and the others when their calls end; in the pool the
+// exporter shares among its portals, they stay within that pool's bound
+// for the next target of the portal. Scrapes that still use the target
+// work.
 func (t *Target) Close() { t.client.Close() }
 
 // Inherit takes over what old, the target this one replaces for the same
