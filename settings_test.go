@@ -29,9 +29,10 @@ type portalSettings struct {
 	historyInterval string
 }
 
-// viaFlags builds the portal as the exporter does from its flags, with
-// DOCSPACE_API_KEY set to keyEnv's value when the row names a variable.
-func (s portalSettings) viaFlags(t *testing.T) error {
+// viaFlags prepares the portal as the exporter does from its flags, with
+// DOCSPACE_API_KEY set to keyEnv's value when the row names a variable,
+// and returns the build step, which may run on another goroutine.
+func (s portalSettings) viaFlags(t *testing.T) func() error {
 	t.Helper()
 	if s.keyEnv != "" {
 		t.Setenv(keyEnv, os.Getenv(s.keyEnv))
@@ -46,13 +47,16 @@ func (s portalSettings) viaFlags(t *testing.T) error {
 		}
 	}
 	p := flagPortal(config.Portal{URL: s.url, APIKeyFile: s.keyFile, Timezone: s.timezone, Timeout: s.timeout, TLS: config.TLS{CAFile: s.caFile}, HistoryInterval: history})
-	_, err := buildTarget(p, 10*time.Second, collector.Options{})
-	return err
+	return func() error {
+		_, err := buildTarget(p, 10*time.Second, collector.Options{})
+		return err
+	}
 }
 
-// viaFile builds the portal as the exporter does from its configuration
-// file, written with the same values.
-func (s portalSettings) viaFile(t *testing.T) error {
+// viaFile writes the same values as an entry of a configuration file and
+// returns the step that loads and builds it as the exporter does, which
+// may run on another goroutine.
+func (s portalSettings) viaFile(t *testing.T) func() error {
 	t.Helper()
 	var b strings.Builder
 	b.WriteString("portals:\n  - name: default\n")
@@ -76,12 +80,14 @@ func (s portalSettings) viaFile(t *testing.T) error {
 	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(path)
-	if err != nil {
+	return func() error {
+		cfg, err := config.Load(path)
+		if err != nil {
+			return err
+		}
+		_, err = newFleet(cfg, nil, 10*time.Second, collector.Options{HistoryInterval: time.Hour})
 		return err
 	}
-	_, err = newFleet(cfg, nil, 10*time.Second, collector.Options{HistoryInterval: time.Hour})
-	return err
 }
 
 var (
@@ -216,11 +222,14 @@ func TestSettingsBothPaths(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Only the builds run on another goroutine, watched for a hang
+			// (a file that blocks); the test's own calls stay on its own.
 			var flagErr, fileErr error
+			buildFlags, buildFile := tt.settings.viaFlags(t), tt.settings.viaFile(t)
 			done := make(chan struct{})
 			go func() {
 				defer close(done)
-				flagErr, fileErr = tt.settings.viaFlags(t), tt.settings.viaFile(t)
+				flagErr, fileErr = buildFlags(), buildFile()
 			}()
 			select {
 			case <-done:
