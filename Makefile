@@ -38,8 +38,14 @@ lint:
 unit:
 	for m in $(filter-out e2e,$(MODULES)); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
+# e2e runs the end-to-end suite twice: against Debian's Prometheus and
+# Alertmanager, and against the builds of scripts/build-prometheus.sh.
+PROM3_DIR   := /var/cache/docspace-exporter/tools/prometheus-3.16.0
+AM_DIR      := /var/cache/docspace-exporter/tools/alertmanager-0.35.0
 e2e:
 	cd e2e && $(GO) test -count=1 -tags e2e -run E2E -v ./
+	cd e2e && E2E_PROMETHEUS=$(PROM3_DIR)/prometheus E2E_PROMTOOL=$(PROM3_DIR)/promtool \
+		E2E_ALERTMANAGER=$(AM_DIR)/alertmanager $(GO) test -count=1 -tags e2e -run E2E -v ./
 
 ## generate: rewrite the mixin's alerts and dashboards, then the Kubernetes PrometheusRule made from them.
 generate:
