@@ -14,6 +14,9 @@ STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 # The Go modules: the exporter (.) and, each with the dependencies of its
 # tests only, the mixin, the deployment examples and the end-to-end test.
 MODULES     := . mixin examples e2e
+# The helm the chart's tests (examples/helm_test.go) run: scripts/build-helm.sh builds it.
+HELM_BIN    ?= /var/cache/docspace-exporter/tools/helm-v4.3.2/helm
+export HELM_BIN
 
 .PHONY: all build test deps lint unit e2e packaging demo-test bench load demo release generate clean
 
@@ -41,7 +44,7 @@ unit:
 e2e:
 	cd e2e && $(GO) test -count=1 -tags e2e -run E2E -v ./
 
-## generate: rewrite the mixin's alerts and dashboards, then the Kubernetes PrometheusRule made from them.
+## generate: rewrite the mixin's alerts and dashboards, then the Kubernetes PrometheusRule and the chart's alerts made from them.
 generate:
 	cd mixin && $(GO) test -count=1 . -update
 	cd examples && $(GO) test -count=1 . -update
