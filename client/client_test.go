@@ -211,6 +211,8 @@ func TestBackupScheduleFailures(t *testing.T) {
 		{name: "status 1 envelope", override: docspacetest.StatusOneEnvelope(), kind: KindAPIError, status: 200},
 		{name: "huge streamed", override: docspacetest.Huge(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"limit"}},
 		{name: "huge with length", override: docspacetest.HugeWithLength(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"8388608-byte body"}},
+		{name: "huge headers", override: hugeHeaders(), kind: KindTooLarge, status: 0,
+			contains: []string{"headers are over 64 KiB"}, absent: []string{"DNS"}},
 		{name: "hung portal", setup: func(p *docspacetest.Portal, c *Config) { p.SetHang(true) },
 			kind: KindTimeout, status: 0, contains: []string{"slow or hung"}},
 	}
@@ -242,6 +244,14 @@ func TestBackupScheduleFailures(t *testing.T) {
 			assertError(t, err, tt.kind, tt.status, tt.contains, tt.absent)
 		})
 	}
+}
+
+// hugeHeaders is an answer with 2 MiB of headers, within net/http's
+// default limit of 10 MiB.
+func hugeHeaders() *docspacetest.Response {
+	resp := docspacetest.HTMLPage()
+	resp.Header.Set("X-Padding", strings.Repeat("a", 2<<20))
+	return resp
 }
 
 func assertError(t *testing.T, err error, kind Kind, status int, contains, absent []string) {
