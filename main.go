@@ -283,16 +283,42 @@ const (
 	// writeTimeout bounds a whole answer. It must exceed the longest
 	// scrape, which is bounded by the longest timeout a portal may have.
 	writeTimeout = config.MaxTimeout + 30*time.Second
+	// readTimeout bounds the reading of a whole request, body included.
+	// net/http cancels a request whose connection passes it, so it cannot
+	// be shorter than the longest answer.
+	readTimeout = writeTimeout
+	// maxHeaderBytes is the most header bytes a request may have: those of
+	// Prometheus take under 1 KiB, with room for large basic auth and
+	// cookies. Past it the server answers 431.
+	maxHeaderBytes = 32 << 10
 )
 
 // newHTTPServer returns the exporter's HTTP server for handler.
 func newHTTPServer(handler http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           handler,
+		Handler:           noBody(handler),
 		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
 		WriteTimeout:      writeTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
+}
+
+// noBody answers 413 to a request with a body, as no endpoint takes one,
+// and closes its connection at once: net/http would otherwise wait for
+// the rest of the body after the answer, so a client that never sends it
+// would hold the connection.
+func noBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 { // -1 when unknown (chunked)
+			h.ServeHTTP(w, r)
+			return
+		}
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		w.Header().Set("Connection", "close")
+		http.Error(w, "no endpoint of the exporter takes a request body", http.StatusRequestEntityTooLarge)
+	})
 }
 
 // redactedURL returns the scheme and host of a portal URL, for logs.
