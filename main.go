@@ -33,6 +33,10 @@ import (
 
 const exporterName = "docspace_exporter"
 
+// maxWebConfigSize is the largest --web.config.file read: it holds TLS
+// settings and a few bcrypt hashes.
+const maxWebConfigSize = 1 << 20
+
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
@@ -138,6 +142,11 @@ func run(args []string) int {
 		}
 	}
 	if *webConfig.WebConfigFile != "" {
+		// exporter-toolkit reads the file whole, without a limit, and
+		// would block on a named pipe.
+		if _, err := smallfile.Read(*webConfig.WebConfigFile, maxWebConfigSize); err != nil {
+			return fail("--web.config.file: %v", err)
+		}
 		if err := web.Validate(*webConfig.WebConfigFile); err != nil {
 			return fail("--web.config.file %s: %v", smallfile.Name(*webConfig.WebConfigFile), err)
 		}

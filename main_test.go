@@ -360,6 +360,8 @@ func TestBinaryRejectsBadSettings(t *testing.T) {
 		{"key as the config file", []string{"--config.file=" + testKey}, nil, "configuration file: this looks like an API key, not a file path"},
 		{"config file is /dev/zero", []string{"--config.file=/dev/zero"}, nil, "cannot read the configuration file /dev/zero: is a character device, not a regular file"},
 		{"config file is a named pipe", []string{"--config.file=" + fifo}, nil, "cannot read the configuration file " + fifo + ": is a named pipe"},
+		{"web config is /dev/zero", []string{portal, "--web.config.file=/dev/zero"}, []string{key}, "--web.config.file: /dev/zero: is a character device, not a regular file"},
+		{"web config is a named pipe", []string{portal, "--web.config.file=" + fifo}, []string{key}, "--web.config.file: " + fifo + ": is a named pipe, not a regular file"},
 		{"bad web config", []string{portal, "--web.config.file=" + badWebConfig, "--web.listen-address=127.0.0.1:0"}, []string{key}, "web.yml"},
 		{"history interval too short", []string{portal, "--docspace.history-interval=10s"}, []string{key}, "--docspace.history-interval: 10s is too short: at least 1m0s"},
 		{"negative history interval without a flag portal", []string{"--config.file=/nonexistent.yml", "--docspace.history-interval=-1h"}, nil, "--docspace.history-interval: must not be negative"},
