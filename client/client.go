@@ -514,6 +514,9 @@ func jsonError(err error) error {
 		if strings.Contains(syn.Error(), "unexpected end") {
 			return errors.New("the JSON is truncated")
 		}
+		if strings.Contains(syn.Error(), "exceeded max depth") {
+			return fmt.Errorf("the JSON is nested too deep at byte %d", syn.Offset)
+		}
 		return fmt.Errorf("invalid JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
 		got, _, _ := strings.Cut(typ.Value, " ")

@@ -211,6 +211,8 @@ func TestBackupScheduleFailures(t *testing.T) {
 		{name: "status 1 envelope", override: docspacetest.StatusOneEnvelope(), kind: KindAPIError, status: 200},
 		{name: "huge streamed", override: docspacetest.Huge(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"limit"}},
 		{name: "huge with length", override: docspacetest.HugeWithLength(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"8388608-byte body"}},
+		{name: "nested too deep", override: &docspacetest.Response{Status: 200, Header: http.Header{"Content-Type": {docspacetest.ContentTypeJSON}},
+			Body: []byte(`{"response":` + strings.Repeat("[", 20000))}, kind: KindMalformed, status: 200, contains: []string{"nested too deep"}},
 		{name: "huge headers", override: hugeHeaders(), kind: KindTooLarge, status: 0,
 			contains: []string{"headers are over 64 KiB"}, absent: []string{"DNS"}},
 		{name: "hung portal", setup: func(p *docspacetest.Portal, c *Config) { p.SetHang(true) },
