@@ -96,13 +96,13 @@ func (s *scraper) serve(w http.ResponseWriter, r *http.Request, target *collecto
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	if debugRequested(r) {
-		s.serveDebug(ctx, w, target, timeout, err)
+		s.serveDebug(ctx, w, target, timeout)
 		return
 	}
 
 	// The calls to DocSpace are made first, as blackbox_exporter probes
 	// before it serves the probe's registry; then the registry gathers.
-	c := collector.New(ctx, target, s.logger, err)
+	c := collector.New(ctx, target, s.logger, nil)
 	c.Scrape()
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(c)
