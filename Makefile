@@ -34,6 +34,7 @@ lint:
 		echo "the exporter's go.mod lists the test-only modules above: keep them in the go.mod of mixin/, examples/ or e2e/"; exit 1; fi
 	for m in $(MODULES); do (cd $$m && $(GO) vet -tags e2e ./... && $(STATICCHECK) -tags e2e ./...) || exit 1; done
 	shellcheck -x scripts/*.sh .ci/run
+	bash scripts/check-licenses.sh
 
 unit:
 	for m in $(filter-out e2e,$(MODULES)); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
