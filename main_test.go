@@ -670,9 +670,9 @@ func TestBinaryScrapeTimeoutHeader(t *testing.T) {
 	if _, body := scrape("5"); !strings.Contains(body, "docspace_up 1\n") {
 		t.Errorf("header 5 after the bad ones:\n%s", body)
 	}
-	log := e.waitLog("bad scrape request")
+	e.waitLog("bad scrape request")
 	time.Sleep(100 * time.Millisecond) // any further line arrives
-	log = e.stderr.String()
+	log := e.stderr.String()
 	if n := strings.Count(log, "bad scrape request"); n != 1 || !strings.Contains(log, `header \"1e-9\" is too small`) {
 		t.Errorf("%d log lines of bad requests, want 1 for the first:\n%s", n, log)
 	}
