@@ -27,4 +27,6 @@ if ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "${staticcheck_version#
 	go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
 fi
 bash scripts/build-prometheus.sh
+bash scripts/build-helm.sh
+bash scripts/install-jsonnet-tools.sh
 echo "install-deps: ok"
