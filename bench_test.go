@@ -88,7 +88,7 @@ var (
 type benchLoad struct{ conc, targets int }
 
 // BenchmarkScrape compares, side by side against a fake portal answering
-// after 20 ms, the exporter (impl=exporter: newScraper(...).serve,
+// after 20 ms, the exporter (impl=exporter: newScrapeHandler(...).serve,
 // self-metrics off, progress off, history off, time zone UTC so no settings
 // call, the key from an environment variable), the same with compression
 // on (impl=exporter-gzip), the same with the key read from its file for
@@ -231,19 +231,19 @@ func newBenchPortal(b *testing.B) *benchPortal {
 // gzip turns compression on, which the exporter leaves off.
 func exporterHandler(b *testing.B, p *benchPortal, targets int, gzip, keyFile bool) http.Handler {
 	b.Setenv("DSX_BENCH_KEY", testKey)
-	all := make([]*collector.Target, targets)
+	all := make([]*collector.Portal, targets)
 	for i := range all {
 		settings := config.Portal{Name: fmt.Sprint("bench-", i), URL: p.url, APIKeyEnv: "DSX_BENCH_KEY", Timezone: "UTC"}
 		if keyFile {
 			settings.APIKeyEnv, settings.APIKeyFile = "", p.keyFile
 		}
-		t, err := buildTarget(settings, 10*time.Second, collector.Options{Progress: false})
+		t, err := buildTarget(settings, testDefaults, testOptions(collector.Options{Off: map[string]bool{"progress": true}}))
 		if err != nil {
 			b.Fatal(err)
 		}
 		all[i] = t
 	}
-	s := newScraper(slog.New(slog.DiscardHandler), 500*time.Millisecond, nil)
+	s := newScrapeHandler(slog.New(slog.DiscardHandler), 500*time.Millisecond, nil)
 	if gzip {
 		compressing := *s
 		compressing.opts.DisableCompression = false

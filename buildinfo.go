@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"runtime/debug"
 
 	"github.com/prometheus/common/version"
@@ -8,12 +9,9 @@ import (
 
 // A binary built without the release's -ldflags (go run, go build, go
 // install) takes its version from the module's build information, so that
-// --version, docspace_exporter_build_info and the landing page never show
-// an empty one.
+// --version, docspace_exporter_build_info and the landing page show one.
 func init() {
-	if version.Version == "" {
-		version.Version = moduleVersion()
-	}
+	version.Version = cmp.Or(version.Version, moduleVersion())
 }
 
 // moduleVersion is the main module's version as the go command recorded

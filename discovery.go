@@ -17,10 +17,9 @@ type targetGroup struct {
 	Labels  map[string]string `json:"labels"`
 }
 
-// discoveryLabels returns the labels the discovery endpoint gives the
-// target of portal name: Prometheus scrapes /probe?target=<name> and calls
-// the target instance=<name>, with no relabelling. url is the portal's URL,
-// as a meta label for relabelling; it holds no user info or query (the
+// discoveryLabels returns the labels of the target of portal name, so that
+// Prometheus scrapes /probe?target=<name> as instance=<name> without
+// relabelling. url, a meta label, holds no user info or query (the
 // settings' checks refuse them).
 func discoveryLabels(name, url string, labels map[string]string) map[string]string {
 	l := make(map[string]string, len(labels)+4)
@@ -33,11 +32,9 @@ func discoveryLabels(name, url string, labels map[string]string) map[string]stri
 }
 
 // discovery answers Prometheus' HTTP service discovery with one target per
-// portal of the current configuration file: the exporter itself, at the
-// address the request was sent to, probing that portal. current returns
-// the fleet to list; each answer is made from one fleet, so a reload never
-// shows half a configuration. The answer carries an ETag, so a client that
-// sends If-None-Match gets 304 Not Modified while nothing changed.
+// portal of the fleet current returns: the exporter itself, at the address
+// the request was sent to. Each answer is made from one fleet, so a reload
+// never shows half a configuration; its ETag lets If-None-Match get 304.
 func discovery(current func() *fleet) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Host == "" {
@@ -46,7 +43,8 @@ func discovery(current func() *fleet) http.Handler {
 		}
 		f := current()
 		groups := make([]targetGroup, 0, len(f.portals))
-		for _, p := range f.portals {
+		for _, portal := range f.portals {
+			p := portal.Config()
 			groups = append(groups, targetGroup{
 				Targets: []string{r.Host},
 				Labels:  discoveryLabels(p.Name, redactedURL(p.URL), p.Labels),

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/collector"
 	"github.com/docspace-exporter/docspace_exporter/config"
@@ -141,14 +140,14 @@ func TestDiscoveryConcurrentReloads(t *testing.T) {
 	}
 	path := filepath.Join(dir, "portals.yml")
 	writeConfig(t, path, generation(0))
-	opts := collector.Options{}
+	opts := testOptions(collector.Options{})
 	var portals *config.Holder[*fleet]
 	portals, err := config.NewHolder(path, func(cfg *config.Config) (*fleet, error) {
 		var prev *fleet
 		if portals != nil {
 			prev = portals.Current()
 		}
-		return newFleet(cfg, prev, 10*time.Second, opts)
+		return newFleet(cfg, prev, testDefaults, opts)
 	})
 	if err != nil {
 		t.Fatal(err)

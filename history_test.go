@@ -29,27 +29,28 @@ func TestHistoryIntervalDefault(t *testing.T) {
 		}
 		return cfg
 	}
-	opts := collector.Options{HistoryInterval: 3 * time.Hour, HistoryTimeout: time.Minute}
-	unset, err := newFleet(parse(""), nil, 10*time.Second, opts)
+	opts := testOptions(collector.Options{HistoryTimeout: time.Minute})
+	d := config.Defaults{Timeout: 10 * time.Second, HistoryInterval: 3 * time.Hour}
+	unset, err := newFleet(parse(""), nil, d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := unset.lookup("main").Settings().HistoryInterval; got != 3*time.Hour {
+	if got := unset.lookup("main").Config().HistoryInterval; got != 3*time.Hour {
 		t.Errorf("without history_interval: %v, want the flag's 3h", got)
 	}
-	off, err := newFleet(parse("    history_interval: 0s\n"), unset, 10*time.Second, opts)
+	off, err := newFleet(parse("    history_interval: 0s\n"), unset, d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := off.lookup("main"); got == unset.lookup("main") || got.Settings().HistoryInterval != 0 {
-		t.Errorf("history_interval: 0 kept the target of the default, or is %v", got.Settings().HistoryInterval)
+	if got := off.lookup("main").Config().HistoryInterval; got != 0 {
+		t.Errorf("history_interval: 0 is %v", got)
 	}
-	again, err := newFleet(parse("    history_interval: 3h\n"), unset, 10*time.Second, opts)
+	again, err := newFleet(parse("    history_interval: 3h\n"), unset, d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.lookup("main") != unset.lookup("main") {
-		t.Error("writing the default explicitly rebuilt the portal")
+	if got := again.lookup("main").Config().HistoryInterval; got != 3*time.Hour {
+		t.Errorf("history_interval: 3h is %v", got)
 	}
 }
 
@@ -72,15 +73,16 @@ func TestReloadKeepsHistory(t *testing.T) {
 		}
 		return cfg
 	}
-	opts := collector.Options{HistoryInterval: time.Hour, HistoryTimeout: time.Minute}
-	s := newScraper(slog.New(slog.DiscardHandler), 0, nil)
+	opts := testOptions(collector.Options{HistoryTimeout: time.Minute})
+	d := config.Defaults{Timeout: 10 * time.Second, HistoryInterval: time.Hour}
+	s := newScrapeHandler(slog.New(slog.DiscardHandler), 0, nil)
 	probe := func(f *fleet, name string) string {
 		rec := httptest.NewRecorder()
 		s.probe(f.lookup).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/probe?target="+name, nil))
 		return rec.Body.String()
 	}
 
-	before, err := newFleet(file("5s"), nil, 10*time.Second, opts)
+	before, err := newFleet(file("5s"), nil, d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +91,7 @@ func TestReloadKeepsHistory(t *testing.T) {
 			t.Fatalf("the first probe of %s has no history:\n%s", name, body)
 		}
 	}
-	after, err := newFleet(file("6s"), before, 10*time.Second, opts)
+	after, err := newFleet(file("6s"), before, d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}

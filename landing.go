@@ -20,10 +20,9 @@ import (
 // rendered for each request, so it shows the portals of the last reload.
 type landingPage struct {
 	metricsPath string
-	// target is the portal of --docspace.url; nil when there is none.
-	target *collector.Target
-	// portals returns the portals of --config.file; nil when there is no
-	// config file.
+	// portal is the portal of --docspace.url; nil when there is none.
+	portal *collector.Portal
+	// portals returns the portals of --config.file; nil without one.
 	portals func() *fleet
 }
 
@@ -43,12 +42,9 @@ func (lp landingPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // config is the landing page as it stands. The toolkit's template does
 // not escape: every name and address is escaped here.
 func (lp landingPage) config() web.LandingConfig {
-	metrics := "The exporter's own metrics"
-	if lp.target != nil {
-		metrics = "The metrics of the portal of --docspace.url, " + portalLine(lp.target) + ", and the exporter's own"
-	}
-	links := []web.LandingLinks{{Address: html.EscapeString(lp.metricsPath), Text: "Metrics", Description: metrics}}
-	if lp.target != nil {
+	links := []web.LandingLinks{{Address: html.EscapeString(lp.metricsPath), Text: "Metrics", Description: "The exporter's own metrics"}}
+	if lp.portal != nil {
+		links[0].Description = "The metrics of the portal of --docspace.url, " + portalLine(lp.portal) + ", and the exporter's own"
 		links = append(links, web.LandingLinks{Address: html.EscapeString(lp.metricsPath + "?debug=true"), Text: "Debug page",
 			Description: "What one scrape of the portal of --docspace.url does: each call to DocSpace, its status and advice, then the metrics"})
 	}
@@ -56,11 +52,11 @@ func (lp landingPage) config() web.LandingConfig {
 	if lp.portals != nil {
 		f := lp.portals()
 		fmt.Fprintf(&extra, "<h3>Portals of the config file (%d)</h3>\n<p>Each one's metrics on <code>/probe?target=NAME</code>, "+
-			"and what one scrape does on its debug page.</p>\n<ul>\n", len(f.targets))
-		for _, name := range slices.Sorted(maps.Keys(f.targets)) {
+			"and what one scrape does on its debug page.</p>\n<ul>\n", len(f.portals))
+		for _, name := range slices.Sorted(maps.Keys(f.byName)) {
 			probe := "/probe?target=" + url.QueryEscape(name)
 			fmt.Fprintf(&extra, "<li><a href=\"%s\">%s</a> (<a href=\"%s\">debug page</a>): %s</li>\n",
-				html.EscapeString(probe), html.EscapeString(name), html.EscapeString(probe+"&debug=true"), portalLine(f.targets[name]))
+				html.EscapeString(probe), html.EscapeString(name), html.EscapeString(probe+"&debug=true"), portalLine(f.byName[name]))
 		}
 		extra.WriteString("</ul>\n")
 		links = append(links, web.LandingLinks{Address: "/discovery", Text: "Discovery",
@@ -79,10 +75,9 @@ func (lp landingPage) config() web.LandingConfig {
 	}
 }
 
-// portalLine describes a portal for the landing page, escaped: its URL's
-// scheme and host, and its dump schedule.
-func portalLine(t *collector.Target) string {
-	p := t.Settings()
+// portalLine describes a portal, escaped: its URL's scheme and host, and dump schedule.
+func portalLine(portal *collector.Portal) string {
+	p := portal.Config()
 	s := redactedURL(p.URL)
 	if p.Dump {
 		s += ", dump schedule"

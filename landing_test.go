@@ -123,7 +123,7 @@ func TestLandingPageEscapes(t *testing.T) {
 	_, target := healthyTarget(t, 5*time.Second)
 	name := `a&b<script>"x"`
 	lp := landingPage{metricsPath: "/metrics", portals: func() *fleet {
-		return &fleet{targets: map[string]*collector.Target{name: target}}
+		return &fleet{portals: []*collector.Portal{target}, byName: map[string]*collector.Portal{name: target}}
 	}}
 	rec := httptest.NewRecorder()
 	lp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))

@@ -408,7 +408,7 @@ func TestBinaryListenAddressInUse(t *testing.T) {
 func TestBinaryWarnsOfPlainHTTP(t *testing.T) {
 	e := startExporter(t, "http", []string{"--docspace.url=http://portal.example.test:8080/docspace", "--docspace.timezone=UTC"}, "DOCSPACE_API_KEY="+testKey)
 	log := e.waitLog("plain http")
-	want := `level=WARN source=targets.go`
+	want := `level=WARN source=fleet.go`
 	if !strings.Contains(log, `msg="--docspace.url: http://portal.example.test:8080 is plain http: the API key is sent unencrypted over the network; use https://"`) ||
 		!strings.Contains(log, want) {
 		t.Errorf("log lacks the warning:\n%s", log)

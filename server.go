@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -15,41 +16,35 @@ import (
 // routes is what the exporter serves.
 type routes struct {
 	metricsPath string
-	// target is the portal of --docspace.url, served on metricsPath; nil
-	// when there is none.
-	target *collector.Target
-	// portals are the portals of --config.file, served on /probe; nil
-	// when there is no config file.
+	// portal is the portal of --docspace.url, served on metricsPath, or nil.
+	portal *collector.Portal
+	// portals are the portals of --config.file, served on /probe, or nil.
 	portals *config.Holder[*fleet]
 	// self holds the exporter's own metrics; selfMetrics tells whether
 	// the Go, process, build and promhttp metrics are among them.
 	self        *prometheus.Registry
 	selfMetrics bool
-	scraper     *scraper
+	scrapes     *scrapeHandler
 	reload      func() error
 }
 
-// newMux returns the exporter's HTTP handlers: the metrics, /probe,
-// /discovery and /-/reload (with a config file), health checks and the
-// landing page.
+// newMux returns the exporter's HTTP handlers.
 func newMux(rt routes) (*http.ServeMux, error) {
 	mux := http.NewServeMux()
-	var metrics http.Handler
-	if rt.target == nil {
-		metrics = promhttp.HandlerFor(rt.self, rt.scraper.opts)
-	} else {
+	metrics := promhttp.HandlerFor(rt.self, rt.scrapes.opts)
+	if rt.portal != nil {
 		metrics = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			rt.scraper.serve(w, r, rt.target, rt.self)
+			rt.scrapes.serve(w, r, rt.portal, rt.self)
 		})
 	}
 	if rt.selfMetrics {
 		metrics = promhttp.InstrumentMetricHandler(rt.self, metrics)
 	}
 	mux.Handle(rt.metricsPath, getOnly(metrics))
-	landing := landingPage{metricsPath: rt.metricsPath, target: rt.target}
+	landing := landingPage{metricsPath: rt.metricsPath, portal: rt.portal}
 	if rt.portals != nil {
-		landing.portals = func() *fleet { return rt.portals.Current() }
-		mux.Handle("/probe", getOnly(rt.scraper.probe(func(name string) *collector.Target {
+		landing.portals = rt.portals.Current
+		mux.Handle("/probe", getOnly(rt.scrapes.probe(func(name string) *collector.Portal {
 			return rt.portals.Current().lookup(name)
 		})))
 		mux.HandleFunc("/-/reload", func(w http.ResponseWriter, r *http.Request) {
@@ -91,5 +86,49 @@ func getOnly(h http.Handler) http.Handler {
 			return
 		}
 		h.ServeHTTP(w, r)
+	})
+}
+
+// The timeouts of the exporter's own server, so that idle or slow clients
+// cannot hold its connections (and file descriptors) for ever.
+const (
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout exceeds the usual scrape interval (1m), so that
+	// Prometheus keeps its kept-alive connection.
+	idleTimeout = 90 * time.Second
+	// writeTimeout bounds a whole answer: it must exceed the longest scrape.
+	writeTimeout = config.MaxTimeout + 30*time.Second
+	// readTimeout bounds reading a whole request, body included; net/http
+	// cancels a request past it, so it cannot be shorter than any answer.
+	readTimeout = writeTimeout
+	// maxHeaderBytes: Prometheus' headers take under 1 KiB; this leaves room
+	// for large basic auth and cookies. Past it the server answers 431.
+	maxHeaderBytes = 32 << 10
+)
+
+// newHTTPServer returns the exporter's HTTP server for handler.
+func newHTTPServer(handler http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           noBody(handler),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		WriteTimeout:      writeTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+	}
+}
+
+// noBody answers 413 to a request with a body, as no endpoint takes one, and
+// closes its connection at once: net/http would otherwise wait for the rest
+// of the body, so a client that never sends it would hold the connection.
+func noBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 { // -1 when unknown (chunked)
+			h.ServeHTTP(w, r)
+			return
+		}
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		w.Header().Set("Connection", "close")
+		http.Error(w, "no endpoint of the exporter takes a request body", http.StatusRequestEntityTooLarge)
 	})
 }

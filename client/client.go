@@ -1,13 +1,13 @@
-// Package client is a small client for the backup endpoints of the
-// ONLYOFFICE DocSpace REST API. One Client serves one portal: it shares
-// concurrent identical calls, and keeps connections alive in a Pool that
-// the clients of many portals may share.
+// Package client is the transport of the calls to the ONLYOFFICE DocSpace
+// REST API: the request, the key, the limits on the answer, DocSpace's
+// envelope and the typed errors that say what to do. What each endpoint
+// answers is the collector's. One Client serves one portal.
 package client
 
 import (
 	"bytes"
+	"cmp"
 	"context"
-	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -19,9 +19,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync/atomic"
 	"time"
 
+	"github.com/docspace-exporter/docspace_exporter/internal/flight"
 	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
 
@@ -37,17 +37,16 @@ const MaxHeaderSize = 64 << 10
 type Config struct {
 	// URL is the portal root, e.g. https://portal.example.com.
 	URL string
-	// Key yields the API key or personal access token.
 	Key KeySource
-	// Dump asks for the dump-based, server-wide schedule (Dump=true).
-	Dump bool
 	// TLS settings for portals with their own CA.
-	TLS TLSConfig
-	// UserAgent is sent with every request.
+	TLS       TLSConfig
 	UserAgent string
-	// Pool holds the connections kept alive between calls, shared with
-	// other portals' clients; nil for a pool of this client's own.
+	// Pool keeps connections alive between calls, shared among portals.
 	Pool *Pool
+	// RetryAfter is the portal's Retry-After wait, which outlives the
+	// client: the portal's next client, after a reload, honours it too.
+	// nil for a wait of the client's own.
+	RetryAfter *RetryAfter
 }
 
 // TLSConfig holds the TLS settings used to reach a portal.
@@ -62,21 +61,13 @@ type TLSConfig struct {
 type Client struct {
 	base      *url.URL
 	key       KeySource
-	dump      bool
 	userAgent string
 	http      *http.Client
-	transport *http.Transport
-	// sharedPool tells whether transport is a Pool's shared with other
-	// portals.
-	sharedPool bool
-	// closed is set by Close: connections are closed when their call ends.
-	closed atomic.Bool
-	// ownCA tells whether the portal's certificate is checked against
-	// CAs given for it rather than the system's.
+	// ownCA: the portal's certificate is checked against CAs given for it.
 	ownCA bool
-	calls group
+	calls flight.Group
 	// retryAfter holds the calls back after a 429 or 503 with Retry-After.
-	retryAfter hold
+	retryAfter *RetryAfter
 	now        func() time.Time
 }
 
@@ -135,22 +126,18 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Key == nil {
 		return nil, errors.New("no API key source")
 	}
-	pool, shared := cfg.Pool, cfg.Pool != nil
-	if !shared {
-		pool = NewPool(maxIdlePerPortal)
+	if cfg.Pool == nil {
+		return nil, errors.New("no connection pool")
 	}
-	transport := pool.transport(cfg.TLS)
 	return &Client{
 		base:       base,
-		transport:  transport,
-		sharedPool: shared,
 		key:        cfg.Key,
-		dump:       cfg.Dump,
 		userAgent:  cfg.UserAgent,
 		ownCA:      cfg.TLS.RootCAs != nil,
+		retryAfter: cmp.Or(cfg.RetryAfter, new(RetryAfter)),
 		now:        time.Now,
 		http: &http.Client{
-			Transport: transport,
+			Transport: cfg.Pool.transport(cfg.TLS),
 			// Redirects are never followed, so the key is never sent to
 			// another address; a 3xx is reported as an error.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -162,60 +149,18 @@ func New(cfg Config) (*Client, error) {
 // a few hundred KiB.
 const MaxCAFileSize = 4 << 20
 
-// LoadCA reads a PEM file of CA certificates into a pool, and returns the
-// SHA-256 of the content read, which tells whether the file changed since.
-// The file must be a regular file of at most MaxCAFileSize.
-func LoadCA(path string) (*x509.CertPool, [sha256.Size]byte, error) {
-	pem, err := ReadCAFile(path)
-	if err != nil {
-		return nil, [sha256.Size]byte{}, err
-	}
-	pool := x509.NewCertPool()
-	if !pool.AppendCertsFromPEM(pem) {
-		return nil, [sha256.Size]byte{}, fmt.Errorf("%s holds no PEM certificate", smallfile.Name(path))
-	}
-	return pool, sha256.Sum256(pem), nil
-}
-
-// ReadCAFile reads a CA file as LoadCA does, without parsing it.
-func ReadCAFile(path string) ([]byte, error) {
+// LoadCA reads a PEM file of CA certificates into a pool. The file must be
+// a regular file of at most MaxCAFileSize.
+func LoadCA(path string) (*x509.CertPool, error) {
 	pem, err := smallfile.Read(path, MaxCAFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the CA file %w", err)
 	}
-	return pem, nil
-}
-
-// URL returns the portal root the client talks to.
-func (c *Client) URL() string { return c.base.String() }
-
-// Close lets go of the client's connections to the portal, for a client
-// that is replaced: the idle ones at once, the others as soon as their
-// calls end. In a Pool shared with other portals they stay, within the
-// pool's bound, for the portal's next client to use. The client still works after Close, but keeps no connection
-// open between calls.
-func (c *Client) Close() {
-	c.closed.Store(true)
-	c.closeIdleIfClosed()
-}
-
-// closeIdleIfClosed closes the connections the calls of a closed client
-// have left idle. The transport also closes those that become idle later,
-// until its next call.
-func (c *Client) closeIdleIfClosed() {
-	// A pool shared with other portals bounds its idle connections
-	// itself; closing them would close the other portals' too.
-	if c.closed.Load() && !c.sharedPool {
-		c.transport.CloseIdleConnections()
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", smallfile.Name(path))
 	}
-}
-
-// InheritRetryAfter takes over the Retry-After wait of old, a client that
-// this one replaces, when both call the same portal.
-func (c *Client) InheritRetryAfter(old *Client) {
-	if old != nil && old.base.String() == c.base.String() {
-		c.retryAfter.copyFrom(&old.retryAfter)
-	}
+	return pool, nil
 }
 
 // envelope is DocSpace's answer wrapper; T is the type of its response.
@@ -235,49 +180,32 @@ type apiError struct {
 // decodeFunc checks and decodes one complete answer.
 type decodeFunc func(status int, header http.Header, body []byte) (any, error)
 
-// get calls path with query and decodes the answer's response value into a
-// *T; nil when the answer has none. Concurrent calls of the same path share
-// one request; each caller still waits no longer than its ctx.
-func get[T any](ctx context.Context, c *Client, path, query string) (*T, error) {
-	v, err := c.shared(ctx, path, query, func(status int, header http.Header, body []byte) (any, error) {
-		return decodeAnswer[T](path, status, header, body)
-	})
-	if err != nil {
-		return nil, err
-	}
-	return v.(*T), nil
-}
-
-// dumpQuery is the query of the backup endpoints: Dump=true for the
-// dump-based schedule, nothing (DocSpace's default, false) otherwise.
-func (c *Client) dumpQuery() string {
-	if c.dump {
-		return "Dump=true"
-	}
-	return ""
-}
-
-// shared makes the call, or joins the same call already in flight. Each
-// caller waits no longer than its ctx; the call goes on while any caller
-// still waits for it and is cancelled when the last one leaves. While the
-// portal's Retry-After has not passed, it fails at once without a call.
-func (c *Client) shared(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
+// Get calls path with query and decodes the answer's response value into a
+// *T; nil when the answer has none. Concurrent calls of the same path and
+// query share one request (see flight.Group), which each caller waits for no longer
+// than its ctx. While the portal's Retry-After has not passed, Get fails at
+// once without a call.
+func Get[T any](ctx context.Context, c *Client, path, query string) (*T, error) {
 	if err := c.retryAfter.check(path, c.now()); err != nil {
 		return nil, err
 	}
-	v, err := c.calls.do(ctx, path+"?"+query, func(callCtx context.Context) (any, error) {
-		return c.do(callCtx, path, query, decode)
+	v, err := c.calls.Do(ctx, path+"?"+query, func(callCtx context.Context) (any, error) {
+		return c.do(callCtx, path, query, func(status int, header http.Header, body []byte) (any, error) {
+			return decodeAnswer[T](path, status, header, body)
+		})
 	})
-	if err != nil && err == ctx.Err() { // the caller left: c.do's errors are *Error
+	switch {
+	case err == nil:
+		return v.(*T), nil
+	case err == ctx.Err(): // the caller left: c.do's errors are *Error
 		return nil, &Error{Kind: KindTimeout, Endpoint: path,
 			Detail: "no answer before the scrape deadline: the portal is slow or hung; check it, or raise the scrape timeout or the portal's timeout",
 			Err:    ctx.Err()}
 	}
-	return v, err
+	return nil, err
 }
 
 func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
-	defer c.closeIdleIfClosed() // after the body is closed, below
 	fail := func(kind Kind, status int, detail string, err error) (any, error) {
 		return nil, &Error{Kind: kind, Endpoint: path, StatusCode: status, Detail: detail, Err: err}
 	}
@@ -379,41 +307,33 @@ func statusError(path string, code int, header http.Header, body []byte) error {
 			msg = envelopeMessage(env.Error)
 		}
 	}
-	e := &Error{Endpoint: path, StatusCode: code}
+	fail := func(kind Kind, detail string) error {
+		return &Error{Kind: kind, Endpoint: path, StatusCode: code, Detail: detail}
+	}
 	switch {
 	case code == http.StatusUnauthorized:
-		e.Kind = KindUnauthorized
-		e.Detail = "HTTP 401: DocSpace rejected the API key; check that it is valid, not expired or revoked, and made on this portal"
+		return fail(KindUnauthorized, "HTTP 401: DocSpace rejected the API key; check that it is valid, not expired or revoked, and made on this portal")
 	case code == http.StatusPaymentRequired:
-		e.Kind = KindPaymentRequired
-		e.Detail = "HTTP 402" + msg + ": the portal is unpaid or its license has expired, or the tariff does not include backups"
+		return fail(KindPaymentRequired, "HTTP 402"+msg+": the portal is unpaid or its license has expired, or the tariff does not include backups")
 	case code == http.StatusForbidden:
-		e.Kind = KindForbidden
-		e.Detail = "HTTP 403" + msg + ": the key's creator must be the portal owner or a DocSpace admin and the key needs the *:read scope; " +
-			"the tariff may lack backups, the portal may be being restored, and on SaaS the dump schedule is not available"
+		return fail(KindForbidden, "HTTP 403"+msg+": the key's creator must be the portal owner or a DocSpace admin and the key needs the *:read scope; "+
+			"the tariff may lack backups, the portal may be being restored, and on SaaS the dump schedule is not available")
 	case code == http.StatusNotFound:
-		e.Kind = KindNotFound
-		e.Detail = "HTTP 404" + msg + ": check that the portal URL is the root of an existing, active portal"
+		return fail(KindNotFound, "HTTP 404"+msg+": check that the portal URL is the root of an existing, active portal")
 	case code == http.StatusTooManyRequests:
-		e.Kind = KindRateLimited
-		e.Detail = "HTTP 429: DocSpace is rate limiting this key" + retryAfterNote(header) +
-			"; scrape less often or give the exporter its own key"
+		return fail(KindRateLimited, "HTTP 429: DocSpace is rate limiting this key"+retryAfterNote(header)+
+			"; scrape less often or give the exporter its own key")
 	case code >= 500:
-		e.Kind = KindServerError
 		note := ""
 		if code == http.StatusServiceUnavailable {
 			note = retryAfterNote(header)
 		}
-		e.Detail = fmt.Sprintf("HTTP %d%s%s: the portal has a server-side problem; check the DocSpace services", code, msg, note)
-	default:
-		e.Kind = KindHTTPStatus
-		e.Detail = fmt.Sprintf("unexpected HTTP %d%s", code, msg)
+		return fail(KindServerError, fmt.Sprintf("HTTP %d%s%s: the portal has a server-side problem; check the DocSpace services", code, msg, note))
 	}
-	return e
+	return fail(KindHTTPStatus, fmt.Sprintf("unexpected HTTP %d%s", code, msg))
 }
 
-// envelopeMessage returns ` ("message")` from a DocSpace error envelope, or
-// "". Only the message is used: the stack trace is never read.
+// envelopeMessage returns ` ("message")` from a DocSpace error envelope, or "".
 func envelopeMessage(e *apiError) string {
 	if e == nil || e.Message == "" {
 		return ""
@@ -445,49 +365,43 @@ func isJSON(contentType string) bool {
 
 // transportKind classifies an error from http.Client.Do.
 func transportKind(err error) Kind {
-	var (
-		certErr     *tls.CertificateVerificationError
-		unknownAuth x509.UnknownAuthorityError
-		hostErr     x509.HostnameError
-		invalidErr  x509.CertificateInvalidError
-		recordErr   tls.RecordHeaderError
-		alertErr    tls.AlertError
-		netErr      net.Error
-	)
+	netErr, isNet := errors.AsType[net.Error](err)
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return KindTimeout
-	case errors.As(err, &certErr), errors.As(err, &unknownAuth), errors.As(err, &hostErr),
-		errors.As(err, &invalidErr), errors.As(err, &recordErr), errors.As(err, &alertErr):
+	case isA[*tls.CertificateVerificationError](err), isA[x509.UnknownAuthorityError](err), isA[x509.HostnameError](err),
+		isA[x509.CertificateInvalidError](err), isA[tls.RecordHeaderError](err), isA[tls.AlertError](err):
 		return KindTLS
-	case errors.As(err, &netErr) && netErr.Timeout():
+	case isNet && netErr.Timeout():
 		return KindTimeout
 	}
 	return KindNetwork
 }
 
+// isA tells whether err or an error it wraps is a T.
+func isA[T error](err error) bool {
+	_, ok := errors.AsType[T](err)
+	return ok
+}
+
 // transportDetail says what to do about an error from http.Client.Do;
 // ownCA tells whether CAs were given for the portal.
 func transportDetail(err error, ownCA bool) string {
-	var (
-		unknownAuth x509.UnknownAuthorityError
-		hostErr     x509.HostnameError
-		invalidErr  x509.CertificateInvalidError
-	)
-	switch {
-	case transportKind(err) == KindTimeout:
+	invalid, isInvalid := errors.AsType[x509.CertificateInvalidError](err)
+	switch kind := transportKind(err); {
+	case kind == KindTimeout:
 		return "no answer before the deadline: the portal is slow or hung; check it, or raise the scrape timeout or the portal's timeout"
-	case errors.As(err, &unknownAuth) && ownCA:
+	case isA[x509.UnknownAuthorityError](err) && ownCA:
 		return "TLS: the CA file given for this portal does not sign the portal's certificate: give the CA file of the CA that issued it"
-	case errors.As(err, &unknownAuth):
+	case isA[x509.UnknownAuthorityError](err):
 		return "TLS: the portal's certificate is not signed by a CA this system trusts: for a portal with its own CA give the CA file"
-	case errors.As(err, &hostErr):
+	case isA[x509.HostnameError](err):
 		return "TLS: the portal's certificate is not valid for its host name: use the host name the certificate was issued for in the portal URL"
-	case errors.As(err, &invalidErr) && invalidErr.Reason == x509.Expired:
+	case isInvalid && invalid.Reason == x509.Expired:
 		return "TLS: the portal's certificate has expired or is not valid yet: renew it, or check this host's clock"
-	case transportKind(err) == KindTLS && !ownCA:
+	case kind == KindTLS && !ownCA:
 		return "TLS handshake failed: check the portal's certificate; for a portal with its own CA give the CA file"
-	case transportKind(err) == KindTLS:
+	case kind == KindTLS:
 		return "TLS handshake failed: check the portal's certificate and the CA file given for it"
 	}
 	return "cannot reach the portal: check the portal URL, DNS, proxy settings and that DocSpace is running"
@@ -496,8 +410,7 @@ func transportDetail(err error, ownCA bool) string {
 // stripURL removes net/http's "Get \"<url>\": " wrapper: the URL is already
 // known to the operator and shortens nothing useful.
 func stripURL(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
+	if ue, ok := errors.AsType[*url.Error](err); ok {
 		return ue.Err
 	}
 	return err
@@ -505,12 +418,7 @@ func stripURL(err error) error {
 
 // jsonError describes a JSON decoding error without quoting the body.
 func jsonError(err error) error {
-	var (
-		syn *json.SyntaxError
-		typ *json.UnmarshalTypeError
-	)
-	switch {
-	case errors.As(err, &syn):
+	if syn, ok := errors.AsType[*json.SyntaxError](err); ok {
 		if strings.Contains(syn.Error(), "unexpected end") {
 			return errors.New("the JSON is truncated")
 		}
@@ -518,7 +426,8 @@ func jsonError(err error) error {
 			return fmt.Errorf("the JSON is nested too deep at byte %d", syn.Offset)
 		}
 		return fmt.Errorf("invalid JSON at byte %d", syn.Offset)
-	case errors.As(err, &typ):
+	}
+	if typ, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
 		got, _, _ := strings.Cut(typ.Value, " ")
 		if typ.Field == "" {
 			return fmt.Errorf("a JSON %s where %s was expected", got, typ.Type)

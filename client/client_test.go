@@ -5,7 +5,6 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
-	"github.com/docspace-exporter/docspace_exporter/internal/schedule"
 )
 
 const testKey = "sk-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -39,7 +37,7 @@ func newFake(t *testing.T) (*docspacetest.Portal, *httptest.Server) {
 
 func newClient(t *testing.T, url string, mod ...func(*Config)) *Client {
 	t.Helper()
-	cfg := Config{URL: url, Key: StaticKey(testKey)}
+	cfg := Config{URL: url, Key: StaticKey(testKey), Pool: NewPool(2)}
 	for _, m := range mod {
 		m(&cfg)
 	}
@@ -50,7 +48,21 @@ func newClient(t *testing.T, url string, mod ...func(*Config)) *Client {
 	return c
 }
 
-func ptr[T any](v T) *T { return &v }
+// schedulePath is the endpoint the transport's tests call.
+const schedulePath = "/api/2.0/backup/getbackupschedule"
+
+// testSchedule is the part of the schedule the transport's tests check.
+type testSchedule struct {
+	BackupsStored *int `json:"backupsStored"`
+	CronParams    *struct {
+		Hour *int `json:"hour"`
+	} `json:"cronParams"`
+}
+
+// BackupSchedule calls the schedule endpoint, as the collector does.
+func (c *Client) BackupSchedule(ctx context.Context) (*testSchedule, error) {
+	return Get[testSchedule](ctx, c, schedulePath, "")
+}
 
 // testContext returns a context with the deadline of a scrape.
 func testContext(t *testing.T) context.Context {
@@ -58,117 +70,6 @@ func testContext(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-func TestBackupScheduleSamples(t *testing.T) {
-	weekly := &Schedule{
-		StorageType: ptr(StorageDocuments), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2),
-		BackupsStored: ptr(7), LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC), Dump: ptr(false),
-	}
-	tests := []struct {
-		name   string
-		sample string
-		dump   bool
-		want   *Schedule
-	}{
-		{"weekly", docspacetest.ScheduleWeekly, false, weekly},
-		{"never run", docspacetest.ScheduleNeverRun, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7), Dump: ptr(false)}},
-		{"daily", docspacetest.ScheduleDaily, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Daily), Hour: ptr(3), Day: ptr(0), BackupsStored: ptr(7),
-			LastBackup: time.Date(2026, 6, 29, 3, 4, 10, 0, time.UTC), Dump: ptr(false)}},
-		{"monthly", docspacetest.ScheduleMonthly15, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Monthly), Hour: ptr(1), Day: ptr(15), BackupsStored: ptr(3),
-			LastBackup: time.Date(2026, 6, 15, 1, 2, 44, 0, time.UTC), Dump: ptr(false)}},
-		{"data store", docspacetest.ScheduleDataStore, false, &Schedule{
-			StorageType: ptr(StorageDataStore), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7),
-			LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC), Dump: ptr(false)}},
-		{"postgres time", docspacetest.SchedulePostgres, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2), BackupsStored: ptr(7),
-			LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 123456000, time.UTC), Dump: ptr(false)}},
-		{"old server", docspacetest.ScheduleOldServer, false, &Schedule{
-			StorageType: ptr(StorageDocuments), Period: ptr(schedule.Weekly), Hour: ptr(2), Day: ptr(2),
-			LastBackup: time.Date(2026, 6, 29, 2, 7, 31, 0, time.UTC)}},
-		{"no schedule", "", false, nil},
-		{"no dump schedule", docspacetest.ScheduleWeekly, true, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			p, srv := newFake(t)
-			p.SetSchedule(tt.sample)
-			c := newClient(t, srv.URL, func(c *Config) { c.Dump = tt.dump })
-			got, err := c.BackupSchedule(testContext(t))
-			if err != nil {
-				t.Fatalf("BackupSchedule: %v", err)
-			}
-			assertSchedule(t, got, tt.want)
-		})
-	}
-}
-
-func TestBackupScheduleS3AndDump(t *testing.T) {
-	p, srv := newFake(t)
-	p.SetSchedule(docspacetest.ScheduleS3)
-	p.SetDumpSchedule(docspacetest.ScheduleDump)
-	got, err := newClient(t, srv.URL).BackupSchedule(testContext(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got.StorageType == nil || *got.StorageType != StorageThirdPartyConsumer {
-		t.Errorf("storage type = %v, want 5", got.StorageType)
-	}
-	dump, err := newClient(t, srv.URL, func(c *Config) { c.Dump = true }).BackupSchedule(testContext(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if dump.Dump == nil || !*dump.Dump || *dump.StorageType != StorageLocal || *dump.Period != schedule.Daily {
-		t.Errorf("dump schedule = %+v", dump)
-	}
-}
-
-func assertSchedule(t *testing.T, got, want *Schedule) {
-	t.Helper()
-	if (got == nil) != (want == nil) {
-		t.Fatalf("schedule = %+v, want %+v", got, want)
-	}
-	if got == nil {
-		return
-	}
-	eq := func(name string, a, b any) {
-		if a != b {
-			t.Errorf("%s = %v, want %v", name, a, b)
-		}
-	}
-	deref := func(p any) any {
-		switch v := p.(type) {
-		case *int:
-			if v != nil {
-				return *v
-			}
-		case *bool:
-			if v != nil {
-				return *v
-			}
-		case *schedule.Period:
-			if v != nil {
-				return *v
-			}
-		case *StorageType:
-			if v != nil {
-				return *v
-			}
-		}
-		return nil
-	}
-	eq("storageType", deref(got.StorageType), deref(want.StorageType))
-	eq("period", deref(got.Period), deref(want.Period))
-	eq("hour", deref(got.Hour), deref(want.Hour))
-	eq("day", deref(got.Day), deref(want.Day))
-	eq("backupsStored", deref(got.BackupsStored), deref(want.BackupsStored))
-	eq("dump", deref(got.Dump), deref(want.Dump))
-	if !got.LastBackup.Equal(want.LastBackup) {
-		t.Errorf("lastBackup = %v, want %v", got.LastBackup, want.LastBackup)
-	}
 }
 
 func TestBackupScheduleFailures(t *testing.T) {
@@ -181,6 +82,7 @@ func TestBackupScheduleFailures(t *testing.T) {
 		name     string
 		override *docspacetest.Response
 		setup    func(p *docspacetest.Portal, cfg *Config)
+		query    string
 		kind     Kind
 		status   int
 		contains []string
@@ -191,7 +93,7 @@ func TestBackupScheduleFailures(t *testing.T) {
 		{name: "403 access denied", override: docspacetest.ForbiddenAccessDenied(), kind: KindForbidden, status: 403,
 			contains: []string{`"Access denied"`, "owner or a DocSpace admin", "*:read"}, absent: []string{"PermissionResolver", "stack", "hresult"}},
 		{name: "403 empty (scope)", override: docspacetest.ForbiddenEmpty(), kind: KindForbidden, status: 403, contains: []string{"*:read"}},
-		{name: "403 dump on SaaS", setup: func(p *docspacetest.Portal, c *Config) { p.SetSaaS(true); c.Dump = true },
+		{name: "403 dump on SaaS", setup: func(p *docspacetest.Portal, c *Config) { p.SetSaaS(true) }, query: "Dump=true",
 			kind: KindForbidden, status: 403, contains: []string{"dump schedule is not available"}},
 		{name: "402 problem", override: docspacetest.PaymentRequired(), kind: KindPaymentRequired, status: 402, contains: []string{"unpaid"}},
 		{name: "404 problem", override: docspacetest.NotFoundProblem(), kind: KindNotFound, status: 404, contains: []string{"root of an existing, active portal"}},
@@ -225,7 +127,7 @@ func TestBackupScheduleFailures(t *testing.T) {
 			if tt.override != nil {
 				p.SetOverride(docspacetest.PathSchedule, tt.override)
 			}
-			cfg := Config{URL: srv.URL, Key: StaticKey(testKey)}
+			cfg := Config{URL: srv.URL, Key: StaticKey(testKey), Pool: NewPool(2)}
 			if tt.setup != nil {
 				tt.setup(p, &cfg)
 			}
@@ -236,7 +138,7 @@ func TestBackupScheduleFailures(t *testing.T) {
 			start := time.Now()
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
-			s, err := c.BackupSchedule(ctx)
+			s, err := Get[testSchedule](ctx, c, schedulePath, tt.query)
 			if err == nil {
 				t.Fatalf("no error, schedule %+v", s)
 			}
@@ -299,7 +201,7 @@ func TestTLS(t *testing.T) {
 	assertError(t, err, KindTLS, 0, []string{"not signed by a CA this system trusts", "give the CA file"}, nil)
 
 	// A CA file that does not sign the portal's certificate.
-	otherCA, _, err := LoadCA(writeTemp(t, "other-ca.pem", selfSignedCA(t)))
+	otherCA, err := LoadCA(writeTemp(t, "other-ca.pem", selfSignedCA(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,12 +213,9 @@ func TestTLS(t *testing.T) {
 	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	pool, digest, err := LoadCA(caFile)
+	pool, err := LoadCA(caFile)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if want := sha256.Sum256(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})); digest != want {
-		t.Errorf("LoadCA's digest is not the file's SHA-256")
 	}
 	s, err := newClient(t, srv.URL, func(c *Config) { c.TLS.RootCAs = pool }).BackupSchedule(testContext(t))
 	if err != nil || s == nil || *s.BackupsStored != 7 {
@@ -369,7 +268,7 @@ func TestLoadCA(t *testing.T) {
 	bad := filepath.Join(t.TempDir(), "bad.pem")
 	_ = os.WriteFile(bad, []byte("not a certificate"), 0o600)
 	for path, want := range map[string]string{"/nonexistent/ca.pem": "cannot read the CA file", bad: "holds no PEM certificate"} {
-		if _, _, err := LoadCA(path); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := LoadCA(path); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("LoadCA(%s) = %v; want an error containing %q", path, err, want)
 		}
 	}
@@ -383,10 +282,10 @@ func TestURLWithPathAndTrailingSlash(t *testing.T) {
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 	c := newClient(t, srv.URL+"/docspace/")
-	if c.URL() != srv.URL+"/docspace" {
-		t.Errorf("URL() = %q", c.URL())
+	if c.base.String() != srv.URL+"/docspace" {
+		t.Errorf("the portal root is %q", c.base)
 	}
-	if s, err := c.BackupSchedule(testContext(t)); err != nil || *s.Hour != 2 {
+	if s, err := c.BackupSchedule(testContext(t)); err != nil || *s.CronParams.Hour != 2 {
 		t.Fatalf("%+v %v", s, err)
 	}
 }

@@ -39,8 +39,7 @@ func ParseDateTime(s string) (time.Time, error) {
 		layouts = layoutsWithOffset
 	}
 	for _, layout := range layouts {
-		t, err := time.ParseInLocation(layout, s, time.UTC)
-		if err == nil {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
 			if t.Year() <= 1 || t.Year() >= 9999 {
 				return time.Time{}, nil
 			}

@@ -3,7 +3,6 @@ package client
 import (
 	"errors"
 	"fmt"
-	"strings"
 )
 
 // Kind tells apart the ways a call to DocSpace can fail, so that callers can
@@ -11,39 +10,22 @@ import (
 type Kind int
 
 const (
-	// KindNetwork: no HTTP response (connection refused, DNS, reset).
-	KindNetwork Kind = iota + 1
-	// KindTLS: the TLS handshake failed (unknown CA, wrong host name, ...).
-	KindTLS
-	// KindTimeout: the deadline passed before DocSpace answered.
-	KindTimeout
-	// KindKey: the API key could not be read.
-	KindKey
-	// KindRedirect: DocSpace answered with a 3xx; redirects are never followed.
-	KindRedirect
-	// KindUnauthorized: HTTP 401, the key was rejected.
-	KindUnauthorized
-	// KindPaymentRequired: HTTP 402, the portal is unpaid or the tariff lacks backups.
-	KindPaymentRequired
-	// KindForbidden: HTTP 403, the key's user lacks rights or scope.
-	KindForbidden
-	// KindNotFound: HTTP 404, wrong URL or unknown portal.
-	KindNotFound
-	// KindRateLimited: HTTP 429.
-	KindRateLimited
-	// KindServerError: HTTP 5xx.
-	KindServerError
-	// KindHTTPStatus: any other unexpected HTTP status.
-	KindHTTPStatus
-	// KindTooLarge: the body is larger than MaxBodySize, or the headers
-	// than MaxHeaderSize.
-	KindTooLarge
-	// KindNotJSON: the body is not JSON (usually an HTML page).
-	KindNotJSON
-	// KindMalformed: the body is JSON but not a valid DocSpace API answer.
-	KindMalformed
-	// KindAPIError: a DocSpace envelope that reports an error (status 1).
-	KindAPIError
+	KindNetwork         Kind = iota + 1 // no HTTP response (connection refused, DNS, reset)
+	KindTLS                             // the TLS handshake failed (unknown CA, wrong host name, ...)
+	KindTimeout                         // the deadline passed before DocSpace answered
+	KindKey                             // the API key could not be read
+	KindRedirect                        // DocSpace answered with a 3xx; redirects are never followed
+	KindUnauthorized                    // HTTP 401, the key was rejected
+	KindPaymentRequired                 // HTTP 402, the portal is unpaid or the tariff lacks backups
+	KindForbidden                       // HTTP 403, the key's user lacks rights or scope
+	KindNotFound                        // HTTP 404, wrong URL or unknown portal
+	KindRateLimited                     // HTTP 429
+	KindServerError                     // HTTP 5xx
+	KindHTTPStatus                      // any other unexpected HTTP status
+	KindTooLarge                        // the body is over MaxBodySize, or the headers MaxHeaderSize
+	KindNotJSON                         // the body is not JSON (usually an HTML page)
+	KindMalformed                       // the body is JSON but not a valid DocSpace API answer
+	KindAPIError                        // a DocSpace envelope that reports an error (status 1)
 )
 
 var kindNames = map[Kind]string{
@@ -88,15 +70,10 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.Endpoint)
-	b.WriteString(": ")
-	b.WriteString(e.Detail)
 	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
+		return e.Endpoint + ": " + e.Detail + ": " + e.Err.Error()
 	}
-	return b.String()
+	return e.Endpoint + ": " + e.Detail
 }
 
 func (e *Error) Unwrap() error { return e.Err }
@@ -107,8 +84,7 @@ func StatusCode(err error) int {
 	if err == nil {
 		return 200
 	}
-	var e *Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*Error](err); ok {
 		return e.StatusCode
 	}
 	return 0

@@ -6,70 +6,77 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
 
-// FuzzDecodeAnswer feeds arbitrary answers through the same decoding a real
-// getbackupschedule, getbackupprogress, settings or getbackuphistory answer
-// takes. It must never panic, an error must never carry a storageParams
-// secret, and a decoded history must be consistent.
-func FuzzDecodeAnswer(f *testing.F) {
-	envelope := func(schedule string) string {
-		return `{"response":` + schedule + `,"count":1,"links":[{"href":"https://docspace.example.com/api/2.0/backup/getbackupschedule","action":"GET"}],"status":0,"statusCode":200}`
-	}
-	for _, s := range []string{
-		docspacetest.ScheduleWeekly, docspacetest.ScheduleNeverRun, docspacetest.ScheduleDaily,
-		docspacetest.ScheduleMonthly15, docspacetest.ScheduleDataStore, docspacetest.ScheduleS3,
-		docspacetest.SchedulePostgres, docspacetest.ScheduleOldServer, docspacetest.ScheduleDump,
-	} {
-		f.Add(200, "application/json; charset=utf-8", envelope(s))
-	}
-	f.Add(200, "application/json; charset=utf-8", `{"count":0,"links":[],"status":0,"statusCode":200}`)
-	f.Add(200, "application/json", `{"response":null,"status":0}`)
-	f.Add(403, "application/json; charset=utf-8", `{"error":{"message":"Access denied","type":"x","stack":"   at y","hresult":-2146233088},"status":1,"statusCode":403}`)
-	f.Add(402, "application/problem+json", `{"status":402,"traceId":"00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-00"}`)
-	f.Add(400, "application/json", `{"response":{"errors":{"Dump":["bad"]}},"status":1,"statusCode":400}`)
-	f.Add(200, "text/html", `<!DOCTYPE html><html></html>`)
-	f.Add(200, "application/json", `{"response":{"cronParams":{"hour":"2"}},"status":0}`)
-	f.Add(200, "application/json", `{"response":{"lastBackupTime":"2026-02-30T00:00:00"},"status":0}`)
-	f.Add(200, "application/json", `{"response":`)
-	for _, p := range []string{docspacetest.ProgressFailed, docspacetest.ProgressRunning, docspacetest.ProgressCompleted,
-		docspacetest.ProgressCanceled, docspacetest.ProgressFailted, docspacetest.ProgressWarning} {
-		f.Add(200, "application/json; charset=utf-8", envelope(p))
-	}
-	f.Add(200, "application/json; charset=utf-8", envelope(`{"timezone":"Europe/Berlin","utcOffset":"01:00:00","utcHoursOffset":1.0}`))
-	for _, h := range [][]docspacetest.Backup{docspacetest.HistoryWeekly, docspacetest.HistoryWeeklyPostgres, docspacetest.HistoryDump, nil} {
-		records, err := json.Marshal(h)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(200, "application/json; charset=utf-8", envelope(string(records)))
-	}
-	f.Add(200, "application/json", `{"response":[null,{"createdOn":null},{"createdOn":"0001-01-01T00:00:00"}],"status":0}`)
-	f.Add(200, "application/json", `{"response":[{"createdOn":"2026-06-29T02:07:31+14:00"},{"createdOn":"-infinity"}],"status":0}`)
+// fuzzObject has the kinds of fields the collector decodes from an
+// answer's response object: pointers to numbers, strings and booleans, a
+// nested object, and plain values.
+type fuzzObject struct {
+	StorageType *int `json:"storageType"`
+	CronParams  *struct {
+		Period *int `json:"period"`
+		Hour   *int `json:"hour"`
+		Day    *int `json:"day"`
+	} `json:"cronParams"`
+	BackupsStored  *int    `json:"backupsStored"`
+	LastBackupTime *string `json:"lastBackupTime"`
+	Dump           *bool   `json:"dump"`
+	IsCompleted    bool    `json:"isCompleted"`
+	Progress       int     `json:"progress"`
+	Error          string  `json:"error"`
+	Timezone       *string `json:"timezone"`
+	UTCOffset      *string `json:"utcOffset"`
+}
 
+// fuzzRecord is a record of a list answer, as the stored-backup history is.
+type fuzzRecord struct {
+	CreatedOn *string `json:"createdOn"`
+}
+
+// FuzzDecodeAnswer feeds arbitrary answers through the decoding every
+// DocSpace answer takes: into any JSON value, into an object and into a
+// list of records. It must never panic, an error must be an *Error with a
+// kind and never carry a storageParams secret, and the date-times decoded
+// must parse or fail cleanly.
+func FuzzDecodeAnswer(f *testing.F) {
+	for _, a := range docspacetest.AnswerSeeds() {
+		f.Add(a.Status, a.ContentType, a.Body)
+	}
+
+	const path = "/api/2.0/backup/getbackupschedule"
 	f.Fuzz(func(t *testing.T, status int, contentType, body string) {
 		h := http.Header{"Content-Type": {contentType}}
-		dto, err := decodeAnswer[scheduleDTO](SchedulePath, status, h, []byte(body))
-		if err == nil && dto != nil {
-			_, err = dto.schedule()
+		raw, err := decodeAnswer[json.RawMessage](path, status, h, []byte(body))
+		check(t, err, contentType)
+		if err == nil && raw != nil && !json.Valid(*raw) {
+			t.Errorf("the response value %q is not JSON", *raw)
 		}
+		obj, err := decodeAnswer[fuzzObject](path, status, h, []byte(body))
 		check(t, err, contentType)
-		_, err = decodeAnswer[progressDTO](ProgressPath, status, h, []byte(body))
+		if err == nil && obj != nil && obj.LastBackupTime != nil {
+			parsed(t, *obj.LastBackupTime)
+		}
+		records, err := decodeAnswer[[]fuzzRecord](path, status, h, []byte(body))
 		check(t, err, contentType)
-		_, err = decodeAnswer[settingsDTO](SettingsPath, status, h, []byte(body))
-		check(t, err, contentType)
-		records, err := decodeAnswer[[]historyRecordDTO](HistoryPath, status, h, []byte(body))
 		if err == nil && records != nil {
-			var hist *History
-			hist, err = history(*records)
-			if err == nil && (hist.Backups != len(*records) || hist.Newest.Before(hist.Oldest) || hist.Newest.IsZero() != hist.Oldest.IsZero()) {
-				t.Errorf("inconsistent history %+v of %d records", hist, len(*records))
+			for _, r := range *records {
+				if r.CreatedOn != nil {
+					parsed(t, *r.CreatedOn)
+				}
 			}
 		}
-		check(t, err, contentType)
 	})
+}
+
+// parsed checks that a date-time parses to UTC, or fails.
+func parsed(t *testing.T, s string) {
+	t.Helper()
+	if v, err := ParseDateTime(s); err == nil && v.Location() != time.UTC {
+		t.Errorf("ParseDateTime(%q) = %v, not in UTC", s, v)
+	}
 }
 
 func check(t *testing.T, err error, contentType string) {
@@ -78,7 +85,9 @@ func check(t *testing.T, err error, contentType string) {
 		return
 	}
 	var e *Error
-	if errors.As(err, &e) && e.Kind == 0 {
+	if !errors.As(err, &e) {
+		t.Errorf("error %v is not an *Error", err)
+	} else if e.Kind == 0 {
 		t.Errorf("error without a kind: %v", err)
 	}
 	for _, s := range docspacetest.S3SecretValues {

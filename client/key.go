@@ -23,14 +23,12 @@ type KeySource interface {
 	Key() (string, error)
 }
 
-// StaticKey is a key fixed at start, e.g. from the DOCSPACE_API_KEY
-// environment variable.
+// StaticKey is a key fixed at start, e.g. from the DOCSPACE_API_KEY variable.
 type StaticKey string
 
-// Key returns the key with surrounding white space removed, checked as
-// ParseKey does.
+// Key returns the key, trimmed and checked as ParseKey does.
 func (k StaticKey) Key() (string, error) {
-	return parseKey("the API key", string(k))
+	return ParseKey("the API key", []byte(k))
 }
 
 // ParseKey returns the key or token held in raw, the content of a key file
@@ -42,12 +40,9 @@ func (k StaticKey) Key() (string, error) {
 // subject (e.g. "the API key file /etc/key") and give a position, never the
 // key.
 func ParseKey(subject string, raw []byte) (string, error) {
-	return parseKey(subject, string(raw))
-}
-
-func parseKey(subject, raw string) (string, error) {
-	key := trimKey(raw)
-	start := strings.Index(raw, key) // bytes before the key
+	text := string(raw)
+	key := trimKey(text)
+	start := strings.Index(text, key) // bytes before the key
 	switch {
 	case key == "":
 		return "", fmt.Errorf("%s is empty: put the DocSpace API key (sk-...) or token in it", subject)
@@ -83,11 +78,8 @@ func isQuote(c byte) bool { return c == '"' || c == '\'' || c == '`' }
 
 // lines counts the lines of s that are not blank.
 func lines(s string) int {
-	if !strings.ContainsAny(s, "\r\n") {
-		return 1
-	}
 	n := 0
-	for _, l := range strings.FieldsFunc(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
+	for l := range strings.FieldsFuncSeq(s, func(r rune) bool { return r == '\n' || r == '\r' }) {
 		if strings.TrimSpace(l) != "" {
 			n++
 		}
@@ -102,13 +94,10 @@ func lines(s string) int {
 // empty, or holding a beginning of the last good key, uses that key
 // instead, for rewriteGrace; a file that stays so is an error.
 type FileKey struct {
-	path string
-	// subject names the file in messages.
-	subject string
-	// kept, when set, is told each time the last good key is used
-	// because the file read empty or cut short.
-	kept func(reason string)
-	now  func() time.Time
+	path    string
+	subject string // names the file in messages
+	kept    func(reason string)
+	now     func() time.Time
 
 	mu        sync.Mutex
 	key       string    // the last good key
@@ -117,8 +106,7 @@ type FileKey struct {
 
 // NewFileKey returns a FileKey for path and reads it once, so that a missing,
 // unreadable, empty or malformed file is reported at start. kept, when not
-// nil, is called with a reason whenever a call uses the last good key
-// because the file was found empty or cut short (a rewrite in progress).
+// nil, is told with a reason each time a call uses the last good key.
 func NewFileKey(path string, kept func(reason string)) (*FileKey, error) {
 	f := &FileKey{path: path, subject: "the API key file " + smallfile.Name(path), kept: kept, now: time.Now}
 	if _, err := f.Key(); err != nil {
@@ -134,12 +122,11 @@ func (f *FileKey) Key() (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("cannot read the API key file %w", err)
 	}
-	raw := string(b)
-	key, err := parseKey(f.subject, raw)
+	key, err := ParseKey(f.subject, b)
 
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if read := trimKey(raw); f.key != "" && len(read) < len(f.key) && strings.HasPrefix(f.key, read) {
+	if read := trimKey(string(b)); f.key != "" && len(read) < len(f.key) && strings.HasPrefix(f.key, read) {
 		// Empty or cut short: the file is being rewritten in place.
 		now := f.now()
 		if f.shortFrom.IsZero() {
@@ -183,10 +170,5 @@ func authorization(key string) string {
 // isScheme tells whether s can be an HTTP authentication scheme: letters
 // only, as every scheme in use is. A key or token never is one.
 func isScheme(s string) bool {
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
-			return false
-		}
-	}
-	return s != ""
+	return s != "" && strings.Trim(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") == ""
 }

@@ -315,7 +315,7 @@ func TestLoadCARefusesWhatIsNoFile(t *testing.T) {
 		fifo:           "cannot read the CA file " + fifo + ": is a named pipe, not a regular file",
 		"/dev/urandom": "cannot read the CA file /dev/urandom: is a character device, not a regular file",
 	} {
-		if _, err := readWithin(t, func() (string, error) { _, _, err := LoadCA(path); return "", err }); err == nil || err.Error() != want {
+		if _, err := readWithin(t, func() (string, error) { _, err := LoadCA(path); return "", err }); err == nil || err.Error() != want {
 			t.Errorf("LoadCA(%s) = %v, want %s", path, err, want)
 		}
 	}

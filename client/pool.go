@@ -2,7 +2,6 @@ package client
 
 import (
 	"crypto/tls"
-	"crypto/x509"
 	"net/http"
 	"sync"
 )
@@ -32,20 +31,19 @@ func NewPool(maxIdle int) *Pool {
 	return &Pool{maxIdle: max(maxIdle, 0)}
 }
 
-// transport returns the transport of the portals with the TLS settings
-// cfg, made on first use.
+// transport returns the transport for the TLS settings cfg, made on first use.
 func (p *Pool) transport(cfg TLSConfig) *http.Transport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, t := range p.transports {
-		if c := t.TLSClientConfig; c.InsecureSkipVerify == cfg.InsecureSkipVerify && sameRoots(c.RootCAs, cfg.RootCAs) {
+		// Equal takes a nil pool, the system's CAs, as equal to nil only.
+		if c := t.TLSClientConfig; c.InsecureSkipVerify == cfg.InsecureSkipVerify && c.RootCAs.Equal(cfg.RootCAs) {
 			return t
 		}
 	}
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, InsecureSkipVerify: cfg.InsecureSkipVerify} //nolint:gosec // an explicit operator choice
-	// net/http takes MaxIdleConns 0 for no limit: 0 here turns keep-alive
-	// off instead.
+	// net/http takes MaxIdleConns 0 for no limit: 0 here turns keep-alive off.
 	t.MaxIdleConns = p.maxIdle
 	t.MaxIdleConnsPerHost = maxIdlePerPortal
 	t.DisableKeepAlives = p.maxIdle == 0
@@ -56,13 +54,4 @@ func (p *Pool) transport(cfg TLSConfig) *http.Transport {
 	t.WriteBufferSize = 1 << 10
 	p.transports = append(p.transports, t)
 	return t
-}
-
-// sameRoots tells whether two CA pools hold the same certificates; nil is
-// the system's.
-func sameRoots(a, b *x509.CertPool) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return a.Equal(b)
 }

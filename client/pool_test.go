@@ -94,3 +94,19 @@ func TestPoolSharesTransports(t *testing.T) {
 		t.Errorf("transport: MaxIdleConns %d, MaxIdleConnsPerHost %d, DisableKeepAlives %t", tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.DisableKeepAlives)
 	}
 }
+
+// A portal's next client, built by a reload on the same pool, uses the
+// connection the last one left idle: a reload costs no new connection.
+func TestPoolOutlivesClients(t *testing.T) {
+	pool := NewPool(2)
+	a := newCountingPortal(t)
+	for range 3 {
+		c := newClient(t, a.url, func(c *Config) { c.Pool = pool })
+		if _, err := c.BackupSchedule(testContext(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := a.conns.Load(); got != 1 {
+		t.Errorf("3 clients of one portal on one pool opened %d connections, want 1", got)
+	}
+}

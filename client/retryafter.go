@@ -19,10 +19,7 @@ const MaxRetryAfter = 10 * time.Minute
 // false when the header is absent or invalid or asks for no wait.
 func parseRetryAfter(v string, now time.Time) (wait time.Duration, ok bool) {
 	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0, false
-	}
-	if strings.Trim(v, "0123456789") == "" {
+	if strings.Trim(v, "0123456789") == "" { // "" too: 0 seconds, no wait
 		// A longer number than MaxRetryAfter's seconds is cut anyway.
 		if len(v) > 6 {
 			return MaxRetryAfter, true
@@ -53,34 +50,31 @@ func retryAfterNote(header http.Header) string {
 	return fmt.Sprintf(" (retry after %s)", wait.Round(time.Second))
 }
 
-// hold keeps a portal's request to wait before it is called again: after a
-// 429 or 503 answer with Retry-After, no call is made until that time has
+// RetryAfter is a portal's request to wait before it is called again: after
+// a 429 or 503 answer with Retry-After, no call is made until that time has
 // passed, and every call meanwhile fails at once as if it had got the same
-// answer.
-type hold struct {
+// answer. The zero value asks for no wait.
+type RetryAfter struct {
 	mu     sync.Mutex
 	until  time.Time
 	status int
 }
 
-// set records a Retry-After of an answer with status, when it asks for a
-// wait.
-func (h *hold) set(status int, header http.Header, now time.Time) {
+// set records the Retry-After wait of a 429 or 503 answer, if any.
+func (h *RetryAfter) set(status int, header http.Header, now time.Time) {
 	if status != http.StatusTooManyRequests && status != http.StatusServiceUnavailable {
 		return
 	}
-	wait, ok := parseRetryAfter(header.Get("Retry-After"), now)
-	if !ok {
-		return
+	if wait, ok := parseRetryAfter(header.Get("Retry-After"), now); ok {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		h.until, h.status = now.Add(wait), status
 	}
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.until, h.status = now.Add(wait), status
 }
 
 // check returns the error of a call of path held back at now, or nil when
 // the call may be made.
-func (h *hold) check(path string, now time.Time) error {
+func (h *RetryAfter) check(path string, now time.Time) error {
 	h.mu.Lock()
 	until, status := h.until, h.status
 	h.mu.Unlock()
@@ -91,14 +85,4 @@ func (h *hold) check(path string, now time.Time) error {
 	e.Detail = fmt.Sprintf("not called: DocSpace answered HTTP %d with Retry-After, so the portal is not called before %s",
 		status, until.UTC().Format(time.RFC3339))
 	return e
-}
-
-// copyFrom takes over the wait of another hold.
-func (h *hold) copyFrom(o *hold) {
-	o.mu.Lock()
-	until, status := o.until, o.status
-	o.mu.Unlock()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.until, h.status = until, status
 }

@@ -1,6 +1,7 @@
 package client
 
 import (
+	"encoding/json"
 	"net/http"
 	"testing"
 	"time"
@@ -52,7 +53,7 @@ func TestRetryAfterHoldsCalls(t *testing.T) {
 			clock = now.Add(tt.wait - time.Second)
 			_, err = c.BackupSchedule(testContext(t))
 			assertError(t, err, tt.kind, tt.status, nil, nil)
-			_, perr := c.BackupProgress(testContext(t))
+			_, perr := Get[json.RawMessage](testContext(t), c, "/api/2.0/backup/getbackupprogress", "")
 			assertError(t, perr, tt.kind, tt.status, nil, nil)
 			want := 3
 			if tt.wait > 0 {
@@ -72,28 +73,26 @@ func TestRetryAfterHoldsCalls(t *testing.T) {
 	}
 }
 
-// A client that replaces another for the same portal keeps its wait; one
-// for another portal does not.
-func TestInheritRetryAfter(t *testing.T) {
+// A portal's next client, built by a reload with the portal's RetryAfter,
+// keeps its wait; a client with a wait of its own does not.
+func TestRetryAfterOutlivesTheClient(t *testing.T) {
 	p, srv := newFake(t)
 	p.SetOverride(docspacetest.PathSchedule, docspacetest.RateLimited())
-	old := newClient(t, srv.URL)
+	wait := new(RetryAfter)
+	old := newClient(t, srv.URL, func(c *Config) { c.RetryAfter = wait })
 	if _, err := old.BackupSchedule(testContext(t)); err == nil {
 		t.Fatal("no error from a 429")
 	}
-	same := newClient(t, srv.URL+"/")
-	same.InheritRetryAfter(old)
-	_, err := same.BackupSchedule(testContext(t))
+	next := newClient(t, srv.URL, func(c *Config) { c.RetryAfter = wait })
+	_, err := next.BackupSchedule(testContext(t))
 	assertError(t, err, KindRateLimited, 429, []string{"not called"}, nil)
 	if n := p.Requests(docspacetest.PathSchedule); n != 1 {
 		t.Errorf("the portal was called %d times, want 1", n)
 	}
 
-	_, other := newFake(t)
-	moved := newClient(t, other.URL)
-	moved.InheritRetryAfter(old)
-	if _, err := moved.BackupSchedule(testContext(t)); err != nil {
-		t.Errorf("a client of another portal took over the wait: %v", err)
+	p.SetOverride(docspacetest.PathSchedule, nil)
+	if _, err := newClient(t, srv.URL).BackupSchedule(testContext(t)); err != nil {
+		t.Errorf("a client with a wait of its own took over the wait: %v", err)
 	}
 }
 

@@ -1,241 +1,262 @@
-// Package collector turns the answers of one DocSpace portal into Prometheus
-// metrics. A Collector is built for one scrape and bound to that scrape's
-// context: every scrape calls DocSpace afresh. What lives between scrapes
-// is kept by the portal's Target: its time zone, read from its settings at
-// most hourly, its stored-backup history, read in the background at most
-// once per history interval, and what the log last said about it.
+// Package collector turns the answers of a DocSpace portal into Prometheus
+// metrics. Each DocSpace call is an endpoint, one file each (schedule.go,
+// progress.go, timezone.go, history.go), listed in the endpoints table: a
+// scrape makes the calls of the table at once, then turns each answer into
+// samples. What lives between scrapes, and across reloads, is the portal's
+// Memory (memory.go): its time zone, its stored-backup history, its
+// Retry-After wait and what the log last said about it.
 package collector
 
 import (
 	"context"
+	"errors"
 	"log/slog"
+	"os"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
-	"github.com/docspace-exporter/docspace_exporter/internal/schedule"
+	"github.com/docspace-exporter/docspace_exporter/config"
 )
 
-// Collector collects the metrics of one portal for one scrape.
-type Collector struct {
-	ctx    context.Context
-	target *Target
-	logger *slog.Logger // use log(), which names the portal
-	// err, when set, is why the scrape cannot start (e.g. an invalid
-	// scrape timeout header): it is reported as a failed scrape without
-	// calling DocSpace.
-	err error
-	// now is the scrape's clock, for the never-run slot computation.
-	now func() time.Time
-
-	scraped sync.Once
-	metrics []prometheus.Metric // what the scrape found
+// endpoint is one DocSpace call of a scrape and the metrics made of its
+// answer.
+type endpoint struct {
+	// name is the collector label and the --collector.<name> switch; call
+	// names it in the log.
+	name, call, path string
+	// flag is the help of its switch, on by default; "" for none.
+	flag string
+	// on tells whether a portal makes the call (nil: every portal); off is
+	// the debug line of one that does not (nil: "the collector is off").
+	on  func(p *Portal) bool
+	off func(p *Portal) (msg string, attrs []any)
+	// fetch makes the call, or answers from the portal's Memory.
+	fetch func(s *scrape) answer
+	// collect sends the samples of the answer; nil for none.
+	collect func(s *scrape, a answer)
 }
 
-// New returns a Collector for one scrape of target, bound to ctx, which
-// must carry the scrape's deadline. When err is not nil the scrape cannot
-// start: Collect reports it as failed and logs err without calling
-// DocSpace.
-func New(ctx context.Context, target *Target, logger *slog.Logger, err error) *Collector {
-	return &Collector{ctx: ctx, target: target, logger: logger, err: err, now: time.Now}
+// endpoints are the calls of a scrape, in the order of the log. The first,
+// the backup schedule, decides docspace_up.
+var endpoints = []*endpoint{scheduleEndpoint, progressEndpoint, settingsEndpoint, historyEndpoint}
+
+// answer is what one endpoint brought back to a scrape.
+type answer struct {
+	value    any
+	err      error
+	duration time.Duration // of the call; 0 when answered from memory
+	// failed: the scrape lacks what the call brings; the scrape's failed
+	// calls are logged together.
+	failed bool
+	// pending: no call has completed yet, so no docspace_collector_* samples.
+	pending bool
+	// note, when set, is the debug line of an answer from memory.
+	note  string
+	attrs []any
 }
 
-// log returns the logger, with the portal's name and where it was
-// configured. Built on demand: most scrapes log nothing.
-func (c *Collector) log() *slog.Logger {
-	s := c.target.settings
-	return c.logger.With("portal", s.Name, "configured_at", s.Source())
+// timed makes a call and records its answer and duration.
+func timed[T any](call func() (T, error)) answer {
+	start := time.Now()
+	v, err := call()
+	return answer{value: v, err: err, duration: time.Since(start), failed: err != nil}
 }
+
+// Switch is a --collector.<name> flag, on by default.
+type Switch struct{ Name, Help string }
+
+// Switches returns the --collector.<name> flags of the endpoints table.
+func Switches() []Switch {
+	var s []Switch
+	for _, e := range endpoints {
+		if e.flag != "" {
+			s = append(s, Switch{Name: e.name, Help: e.flag})
+		}
+	}
+	return s
+}
+
+// Options are the collector settings shared by every portal.
+type Options struct {
+	Off            map[string]bool // the endpoints whose --collector.<name> switch is off
+	UserAgent      string
+	HistoryTimeout time.Duration // bounds one call of the stored-backup history
+	// Logger, when set, gets the debug line of a call that used the last
+	// good key because the key file was being rewritten.
+	Logger *slog.Logger
+	Pool   *client.Pool // the connections kept alive between scrapes
+}
+
+// Portal is one configured DocSpace portal, ready to be scraped: its
+// configuration and API client, rebuilt by each reload and never changed,
+// and its Memory, which outlives them.
+type Portal struct {
+	config config.Portal
+	client *client.Client
+	memory *Memory
+	// endpoints is the endpoints table; calls tells which the portal makes.
+	endpoints []*endpoint
+	calls     []bool
+	// location is the configured time zone; nil when the settings call
+	// reads it.
+	location       *time.Location
+	historyTimeout time.Duration
+}
+
+// NewPortal builds the portal p, with m, what the exporter remembers of it.
+// It reads the key file (or variable), so that a missing or empty key is
+// reported now, and the CA file. p must have passed p.Check; every error
+// is located with p.Errorf.
+func NewPortal(p config.Portal, m *Memory, o Options) (*Portal, error) {
+	var (
+		errs []error
+		key  client.KeySource
+	)
+	switch {
+	case p.APIKeyFile != "":
+		var kept func(string)
+		if o.Logger != nil {
+			kept = func(reason string) { o.Logger.Debug(reason, "portal", p.Name, "configured_at", p.Source()) }
+		}
+		k, err := client.NewFileKey(p.APIKeyFile, kept)
+		if err != nil {
+			errs = append(errs, p.Errorf(config.FieldAPIKeyFile, "%w", err))
+		}
+		key = k
+	case p.APIKeyEnv != "":
+		v := os.Getenv(p.APIKeyEnv)
+		if strings.TrimSpace(v) == "" {
+			errs = append(errs, p.Errorf(config.FieldAPIKeyEnv, "the environment variable %s is unset or empty: put the API key in it", p.APIKeyEnv))
+		} else if _, err := client.ParseKey("the environment variable "+p.APIKeyEnv, []byte(v)); err != nil {
+			errs = append(errs, p.Errorf(config.FieldAPIKeyEnv, "%w", err))
+		}
+		key = client.StaticKey(v)
+	}
+	tls := client.TLSConfig{InsecureSkipVerify: p.TLS.InsecureSkipVerify}
+	if p.TLS.CAFile != "" {
+		roots, err := client.LoadCA(p.TLS.CAFile)
+		if err != nil {
+			errs = append(errs, p.Errorf(config.FieldCAFile, "%w", err))
+		}
+		tls.RootCAs = roots
+	}
+	location, err := p.Location()
+	if err != nil {
+		errs = append(errs, p.Errorf(config.FieldTimezone, "%w", err))
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	c, err := client.New(client.Config{URL: p.URL, Key: key, UserAgent: o.UserAgent, Pool: o.Pool, TLS: tls, RetryAfter: &m.retryAfter})
+	if err != nil {
+		return nil, p.Errorf("", "%w", err)
+	}
+	portal := &Portal{config: p, client: c, memory: m, endpoints: endpoints, location: location, historyTimeout: o.HistoryTimeout}
+	for _, e := range endpoints {
+		portal.calls = append(portal.calls, !o.Off[e.name] && (e.on == nil || e.on(portal)))
+	}
+	return portal, nil
+}
+
+// Config returns the portal's configuration.
+func (p *Portal) Config() config.Portal { return p.config }
+
+// dumpQuery is the backup endpoints' query: Dump=true for the dump-based
+// schedule, nothing (DocSpace's default) otherwise.
+func (p *Portal) dumpQuery() string {
+	if p.config.Dump {
+		return "Dump=true"
+	}
+	return ""
+}
+
+// scrape is one scrape of a portal.
+type scrape struct {
+	ctx     context.Context
+	portal  *Portal
+	logger  *slog.Logger // use log(), which names the portal
+	answers []answer     // one per endpoint
+	metrics []prometheus.Metric
+}
+
+// Scrape makes one scrape of the portal within ctx's deadline: the calls
+// of the endpoints table, at once, then their metrics. It is the one way to
+// scrape, for /metrics, /probe and the debug page: the calls are made
+// before a registry gathers, as blackbox_exporter probes.
+func (p *Portal) Scrape(ctx context.Context, logger *slog.Logger) *Metrics {
+	s := &scrape{ctx: ctx, portal: p, logger: logger, answers: make([]answer, len(p.endpoints)),
+		metrics: make([]prometheus.Metric, 0, len(allDescs)+4)} // a few families have several series
+	start := time.Now()
+	var wg sync.WaitGroup
+	for i, e := range p.endpoints {
+		if p.calls[i] {
+			wg.Go(func() { s.answers[i] = e.fetch(s) })
+		}
+	}
+	wg.Wait()
+	s.logCalls()
+
+	first := s.answers[0]
+	s.send(upDesc, boolValue(first.err == nil))
+	s.send(statusCodeDesc, float64(client.StatusCode(first.err)))
+	s.send(durationDesc, time.Since(start).Seconds())
+	var failures []failure
+	for i, e := range p.endpoints {
+		a := s.answers[i]
+		if !p.calls[i] {
+			continue
+		}
+		if !a.pending {
+			s.send(collectorSuccessDesc, boolValue(a.err == nil), e.name)
+			s.send(collectorDurationDesc, a.duration.Seconds(), e.name)
+		}
+		if a.failed {
+			failures = append(failures, failure{e.call, a.err})
+		} else if e.collect != nil {
+			e.collect(s, a)
+		}
+	}
+	s.logFailures(failures)
+	return &Metrics{s.metrics}
+}
+
+// log returns the logger naming the portal; built on demand, as most
+// scrapes log nothing.
+func (s *scrape) log() *slog.Logger {
+	return s.logger.With("portal", s.portal.config.Name, "configured_at", s.portal.config.Source())
+}
+
+// send adds one gauge sample to the scrape's metrics.
+func (s *scrape) send(d *prometheus.Desc, v float64, labels ...string) {
+	s.metrics = append(s.metrics, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
+}
+
+// answer returns the scrape's answer of e.
+func (s *scrape) answer(e *endpoint) answer {
+	if i := slices.Index(s.portal.endpoints, e); i >= 0 {
+		return s.answers[i]
+	}
+	return answer{}
+}
+
+// Metrics are the metrics of one scrape, to register for one gathering.
+type Metrics struct{ metrics []prometheus.Metric }
 
 // Describe implements prometheus.Collector.
-func (c *Collector) Describe(descs chan<- *prometheus.Desc) {
+func (m *Metrics) Describe(descs chan<- *prometheus.Desc) {
 	for _, d := range allDescs {
 		descs <- d
 	}
 }
 
-// result is what one call of a scrape brought back.
-type result[T any] struct {
-	value    T
-	err      error
-	duration time.Duration
-}
-
-func timed[T any](f func() (T, error)) result[T] {
-	start := time.Now()
-	v, err := f()
-	return result[T]{value: v, err: err, duration: time.Since(start)}
-}
-
-// Scrape makes the scrape's calls to DocSpace, once: Collect sends what
-// they found. Collect scrapes by itself when Scrape was not called; the
-// handler calls Scrape before gathering, as blackbox_exporter runs its probe
-// before it serves the probe's registry, so that the registry's gathering
-// buffers are not held while DocSpace answers.
-func (c *Collector) Scrape() {
-	c.scraped.Do(func() {
-		c.metrics = make([]prometheus.Metric, 0, len(allDescs)+4) // a few families have several series
-		c.scrape(func(d *prometheus.Desc, v float64, labels ...string) {
-			c.metrics = append(c.metrics, prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...))
-		})
-	})
-}
-
-// Collect implements prometheus.Collector: it sends the metrics of the
-// scrape, which it makes first if Scrape was not called. Collected again,
-// it sends the same metrics: a Collector is one scrape.
-func (c *Collector) Collect(metrics chan<- prometheus.Metric) {
-	c.Scrape()
-	for _, m := range c.metrics {
-		metrics <- m
+// Collect implements prometheus.Collector.
+func (m *Metrics) Collect(metrics chan<- prometheus.Metric) {
+	for _, metric := range m.metrics {
+		metrics <- metric
 	}
-}
-
-// scrape makes the scrape's calls to DocSpace concurrently, then sends the
-// metrics.
-func (c *Collector) scrape(send sendFunc) {
-	c.target.logChange(&c.target.lastStartErr, c.log, slog.LevelError, "DocSpace scrape cannot start", c.err)
-	if c.err != nil {
-		send(upDesc, 0)
-		send(statusCodeDesc, 0)
-		send(durationDesc, 0)
-		return
-	}
-	start := time.Now()
-	var (
-		wg       sync.WaitGroup
-		progress result[*client.Progress]
-		history  historyState
-		t        = c.target
-		location = result[*time.Location]{value: t.location}
-	)
-	if t.progress {
-		wg.Go(func() { progress = timed(func() (*client.Progress, error) { return t.client.BackupProgress(c.ctx) }) })
-	}
-	if t.timezone != nil {
-		wg.Go(func() { location = t.timezone.get(c.ctx, c.log) })
-	}
-	if t.history != nil {
-		wg.Go(func() { history = t.history.get(c.ctx, c.log) })
-	}
-	sched := timed(func() (*client.Schedule, error) { return t.client.BackupSchedule(c.ctx) })
-	wg.Wait()
-	c.logCalls(sched, progress, location, history)
-
-	send(upDesc, boolValue(sched.err == nil))
-	send(statusCodeDesc, float64(client.StatusCode(sched.err)))
-	send(durationDesc, time.Since(start).Seconds())
-	sendCollector(send, "schedule", sched.err, sched.duration)
-	var failures []failure
-	if sched.err != nil {
-		failures = append(failures, failure{"backup schedule", sched.err})
-	} else {
-		c.collectSchedule(send, sched.value, location.value)
-	}
-	if t.progress {
-		sendCollector(send, "progress", progress.err, progress.duration)
-		if progress.err != nil {
-			failures = append(failures, failure{"backup progress", progress.err})
-		} else {
-			c.collectProgress(send, progress.value)
-		}
-	}
-	if t.timezone != nil {
-		sendCollector(send, "settings", location.err, location.duration)
-		if location.err != nil && location.value == nil {
-			failures = append(failures, failure{"settings", location.err})
-		}
-	}
-	if t.history != nil {
-		collectHistory(send, t.history.interval, history)
-	}
-	c.logFailures(failures)
-}
-
-// sendFunc sends one gauge sample of a scrape.
-type sendFunc func(d *prometheus.Desc, v float64, labels ...string)
-
-func sendCollector(send sendFunc, name string, err error, d time.Duration) {
-	send(collectorSuccessDesc, boolValue(err == nil), name)
-	send(collectorDurationDesc, d.Seconds(), name)
-}
-
-func (c *Collector) collectSchedule(send sendFunc, s *client.Schedule, loc *time.Location) {
-	if s == nil {
-		send(configuredDesc, 0)
-		return
-	}
-	send(configuredDesc, 1)
-	if s.BackupsStored != nil {
-		send(backupsStoredDesc, float64(*s.BackupsStored))
-	}
-	if s.Dump != nil {
-		send(dumpDesc, boolValue(*s.Dump))
-	}
-	if s.Period != nil {
-		send(periodDesc, float64(*s.Period))
-	}
-	if s.Hour != nil {
-		send(hourDesc, float64(*s.Hour))
-	}
-	if s.Day != nil {
-		send(dayDesc, float64(*s.Day))
-	}
-	send(infoDesc, 1, periodLabel(s.Period), storageTypeLabel(s.StorageType))
-	if !s.LastBackup.IsZero() {
-		send(lastBackupDesc, unixSeconds(s.LastBackup))
-	}
-	if loc == nil || s.Period == nil || s.Hour == nil || s.Day == nil {
-		return
-	}
-	cron := schedule.Cron{Period: *s.Period, Hour: *s.Hour, Day: *s.Day}
-	next, interval, err := schedule.Next(cron, s.LastBackup, c.now(), loc)
-	c.target.logChange(&c.target.lastSlotErr, c.log, slog.LevelWarn, "cannot compute the next scheduled backup", err)
-	if err != nil {
-		return
-	}
-	send(nextBackupDesc, unixSeconds(next))
-	send(intervalDesc, interval.Seconds())
-}
-
-func (c *Collector) collectProgress(send sendFunc, t *client.Progress) {
-	if t == nil {
-		send(taskRunningDesc, 0)
-		return
-	}
-	send(taskRunningDesc, boolValue(t.Running()))
-	send(taskProgressDesc, float64(t.Percent)/100)
-	send(taskFailedDesc, boolValue(t.Failed()))
-	if t.Failed() {
-		c.target.logTaskFailure(c.log(), t)
-	}
-	if t.Warning != "" {
-		c.target.logTaskWarning(c.log(), t)
-	}
-}
-
-// collectHistory sends the stored-backup history: the success and duration
-// of the last completed call (none while the first one runs), and what the
-// last successful call listed.
-func collectHistory(send sendFunc, interval time.Duration, h historyState) {
-	send(historyIntervalDesc, interval.Seconds())
-	if h.last != nil {
-		sendCollector(send, "history", h.last.err, h.last.duration)
-	}
-	if s := h.stored; s != nil {
-		send(historyBackupsDesc, float64(s.Backups))
-		if !s.Newest.IsZero() {
-			send(historyLatestDesc, unixSeconds(s.Newest))
-			send(historyOldestDesc, unixSeconds(s.Oldest))
-		}
-		send(historyRefreshDesc, unixSeconds(s.fetched))
-	}
-}
-
-// unixSeconds is t in Unix seconds; unlike UnixNano it does not overflow
-// outside the years 1678 to 2262.
-func unixSeconds(t time.Time) float64 {
-	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
 }

@@ -3,7 +3,7 @@ package collector
 import (
 	"bytes"
 	"context"
-	"errors"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/config"
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
@@ -50,7 +52,7 @@ var testNow = time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 type fixture struct {
 	t      *testing.T
 	fake   *docspacetest.Portal
-	target *Target
+	portal *Portal
 	logs   *bytes.Buffer
 	logger *slog.Logger
 }
@@ -69,7 +71,9 @@ func newFixture(t *testing.T, mod ...func(*config.Portal)) *fixture {
 	for _, m := range mod {
 		m(&settings)
 	}
-	target, err := NewTarget(settings, Options{Progress: true, HistoryTimeout: 5 * time.Second})
+	m := NewMemory()
+	m.now = func() time.Time { return testNow }
+	portal, err := NewPortal(settings, m, Options{HistoryTimeout: 5 * time.Second, Pool: client.NewPool(2)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,22 +81,32 @@ func newFixture(t *testing.T, mod ...func(*config.Portal)) *fixture {
 	return &fixture{
 		t:      t,
 		fake:   fake,
-		target: target,
+		portal: portal,
 		logs:   logs,
 		logger: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 }
 
-// collector returns a Collector for one scrape at testNow, with a deadline.
-func (f *fixture) collector(ctx context.Context) *Collector {
+// rebuild builds the portal again with o, as a reload does, with the
+// same memory.
+func (f *fixture) rebuild(o Options) {
+	f.t.Helper()
+	o.HistoryTimeout, o.Pool = 5*time.Second, client.NewPool(2)
+	p, err := NewPortal(f.portal.config, f.portal.memory, o)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	f.portal = p
+}
+
+// collector makes one scrape, with a deadline, and returns its metrics.
+func (f *fixture) collector(ctx context.Context) *Metrics {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, time.Second)
 		f.t.Cleanup(cancel)
 	}
-	c := New(ctx, f.target, f.logger, nil)
-	c.now = func() time.Time { return testNow }
-	return c
+	return f.portal.Scrape(ctx, f.logger)
 }
 
 func TestGolden(t *testing.T) {
@@ -174,7 +188,7 @@ func override(r *docspacetest.Response) func(*fixture) {
 	return func(f *fixture) { f.fake.SetOverride(docspacetest.PathSchedule, r) }
 }
 
-func compareGolden(t *testing.T, c *Collector, name string) {
+func compareGolden(t *testing.T, c *Metrics, name string) {
 	t.Helper()
 	golden := filepath.Join("testdata", name+".prom")
 	if *update {
@@ -205,14 +219,14 @@ func compareGolden(t *testing.T, c *Collector, name string) {
 }
 
 // writeGolden writes the collector's exposition without the scrape duration.
-func writeGolden(t *testing.T, c *Collector, path string) {
+func writeGolden(t *testing.T, c *Metrics, path string) {
 	t.Helper()
 	if err := os.WriteFile(path, []byte(withoutDurations(exposition(t, c))), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
 
-func exposition(t *testing.T, c *Collector) string {
+func exposition(t *testing.T, c *Metrics) string {
 	t.Helper()
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
@@ -346,13 +360,13 @@ func TestTimezoneReadAtMostHourly(t *testing.T) {
 	if n := settingsCalls(); n != 1 {
 		t.Fatalf("3 scrapes read the settings %d times, want 1", n)
 	}
-	tc := f.target.timezone
-	if next := time.Until(tc.next); next < 59*time.Minute || next > time.Hour {
+	tc := &f.portal.memory.zone
+	if next := tc.next.Sub(testNow); next != time.Hour {
 		t.Errorf("next read in %v, want an hour", next)
 	}
 
 	// An hour later: read again; a failure keeps the known zone.
-	tc.next = time.Now().Add(-time.Second)
+	tc.next = testNow.Add(-time.Second)
 	f.fake.SetOverride(docspacetest.PathSettings, docspacetest.ServerError("down"))
 	scrape()
 	if n := settingsCalls(); n != 2 {
@@ -361,7 +375,7 @@ func TestTimezoneReadAtMostHourly(t *testing.T) {
 	if tc.location == nil || tc.location.String() != "Europe/Berlin" {
 		t.Errorf("a failed refresh dropped the known zone: %v", tc.location)
 	}
-	if next := time.Until(tc.next); next > timezoneRetry {
+	if next := tc.next.Sub(testNow); next != timezoneRetry {
 		t.Errorf("after a failure the next read is in %v, want at most %v", next, timezoneRetry)
 	}
 	scrape()
@@ -457,7 +471,7 @@ func TestFailuresLoggedOnChange(t *testing.T) {
 	f := newFixture(t)
 	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
 	clock := testNow
-	f.target.now = func() time.Time { return clock }
+	f.portal.memory.now = func() time.Time { return clock }
 	scrape := func() { testutil.CollectAndCount(f.collector(context.Background())) }
 	fail := func(r *docspacetest.Response) {
 		f.fake.SetOverride(docspacetest.PathSchedule, r)
@@ -529,7 +543,7 @@ func TestTimezoneFailuresLoggedOnChange(t *testing.T) {
 	f := newFixture(t)
 	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
 	clock := time.Now()
-	f.target.now = func() time.Time { return clock }
+	f.portal.memory.now = func() time.Time { return clock }
 	f.fake.SetOverride(docspacetest.PathSettings, docspacetest.ServerError("down"))
 	for range 4 { // a read every timezoneRetry
 		testutil.CollectAndCount(f.collector(context.Background()))
@@ -602,8 +616,7 @@ func TestOneFailureOneMessage(t *testing.T) {
 }
 
 // What stays wrong is logged when it changes, not on every scrape: a
-// schedule whose next slot cannot be computed, and a scrape that cannot
-// start (an invalid scrape timeout header).
+// schedule whose next slot cannot be computed.
 func TestPersistentProblemsLoggedOnce(t *testing.T) {
 	f := newFixture(t)
 	f.fake.SetSchedule(`{"storageType":0,"storageParams":{},"cronParams":{"period":7,"hour":5,"day":0},"backupsStored":2,"lastBackupTime":"2026-06-29T02:07:31","dump":false}`)
@@ -621,23 +634,6 @@ func TestPersistentProblemsLoggedOnce(t *testing.T) {
 		t.Errorf("the problem came back and was logged %d times in all, want 2:\n%s", n, f.logs)
 	}
 
-	f.logs.Reset()
-	for range 3 {
-		testutil.CollectAndCount(New(context.Background(), f.target, f.logger, errors.New("invalid X-Prometheus-Scrape-Timeout-Seconds header")))
-	}
-	if n := strings.Count(f.logs.String(), "level=ERROR"); n != 1 {
-		t.Errorf("3 scrapes with an invalid header logged %d error lines, want 1:\n%s", n, f.logs)
-	}
-
-	// A bad request does not change what the log says of the portal: a
-	// portal failing before and after it is not logged as failing anew.
-	f.fake.SetOverride(docspacetest.PathSchedule, docspacetest.Unauthorized())
-	testutil.CollectAndCount(f.collector(context.Background()))
-	testutil.CollectAndCount(New(context.Background(), f.target, f.logger, errors.New("invalid X-Prometheus-Scrape-Timeout-Seconds header")))
-	testutil.CollectAndCount(f.collector(context.Background()))
-	if n := strings.Count(f.logs.String(), `msg="DocSpace scrape failed"`); n != 1 {
-		t.Errorf("a failing portal with a bad request between its scrapes was logged failing %d times, want 1:\n%s", n, f.logs)
-	}
 }
 
 // Every timestamp series goes through unixSeconds: it holds outside the
@@ -654,5 +650,64 @@ func TestUnixSeconds(t *testing.T) {
 		if got := unixSeconds(tt.t); got != tt.want {
 			t.Errorf("unixSeconds(%v) = %g, want %g", tt.t, got, tt.want)
 		}
+	}
+}
+
+// The labels of the exporter's metrics are reserved as the collector
+// describes them: no portal's labels may use them.
+func TestMetricLabelsReserved(t *testing.T) {
+	_, err := config.Parse([]byte("portals:\n  - {name: main, url: 'https://x', api_key_env: K, labels: {collector: a, period: b, storage_type: c, env: d}}\n"), "portals.yml")
+	for _, label := range []string{"collector", "period", "storage_type"} {
+		if want := "labels." + label + ": is a label of the exporter's metrics"; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse = %v, want %q", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "labels.env") {
+		t.Errorf("env is refused: %v", err)
+	}
+}
+
+// An endpoint is one entry of the table: with it, a scrape makes its call
+// and sends its samples, its collector_success and collector_duration, its
+// debug line and its --collector switch, which turns it off.
+func TestAnEndpointIsATableEntry(t *testing.T) {
+	sizeDesc := desc("test_settings_bytes", "Size of the settings answer, for this test.")
+	quota := &endpoint{
+		name: "quota", call: "quota", path: settingsPath, flag: "Collect the test endpoint.",
+		fetch: func(s *scrape) answer {
+			return timed(func() (*json.RawMessage, error) {
+				return client.Get[json.RawMessage](s.ctx, s.portal.client, settingsPath, "")
+			})
+		},
+		collect: func(s *scrape, a answer) { s.send(sizeDesc, float64(len(*a.value.(*json.RawMessage)))) },
+	}
+	saved := endpoints
+	endpoints = append(slices.Clone(saved), quota)
+	t.Cleanup(func() { endpoints = saved })
+	if sw := Switches(); !slices.Contains(sw, Switch{Name: "quota", Help: "Collect the test endpoint."}) {
+		t.Errorf("Switches() = %v, want the quota switch", sw)
+	}
+
+	f := newFixture(t, func(p *config.Portal) { p.Timezone = "UTC" })
+	f.rebuild(Options{})
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	text := exposition(t, f.collector(context.Background()))
+	for _, want := range []string{`docspace_collector_success{collector="quota"} 1`, `docspace_collector_duration_seconds{collector="quota"}`, "docspace_test_settings_bytes "} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the scrape lacks %q:\n%s", want, text)
+		}
+	}
+	if !strings.Contains(f.logs.String(), `msg="quota call succeeded" portal=test configured_at="" path=/api/2.0/settings status_code=200`) {
+		t.Errorf("the debug log lacks the quota call:\n%s", f.logs)
+	}
+
+	f.rebuild(Options{Off: map[string]bool{"quota": true}})
+	f.logs.Reset()
+	text = exposition(t, f.collector(context.Background()))
+	if strings.Contains(text, `collector="quota"`) || strings.Contains(text, "docspace_test_settings_bytes") {
+		t.Errorf("the switched-off endpoint was scraped:\n%s", text)
+	}
+	if !strings.Contains(f.logs.String(), `msg="quota not called: the quota collector is off"`) {
+		t.Errorf("the debug log lacks the switched-off endpoint:\n%s", f.logs)
 	}
 }

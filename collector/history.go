@@ -3,6 +3,7 @@ package collector
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -10,38 +11,92 @@ import (
 	"github.com/docspace-exporter/docspace_exporter/client"
 )
 
-// historyCache keeps a portal's stored-backup history (getbackuphistory)
-// between scrapes. DocSpace checks every stored backup in the storage to
-// answer it, so it is called at most once per interval, counted from the end
-// of the last call, one call at a time, however many scrapes ask. The call
-// runs in the background with a context of its own, bounded by timeout:
-// a scrape never waits for it, except the very first scrape of the portal,
-// which waits within its own deadline.
-type historyCache struct {
-	client   *client.Client
-	interval time.Duration
-	timeout  time.Duration
-	// now is the clock of the interval and of the fetch times.
-	now func() time.Time
+// historyPath lists the portal's stored backups (getbackuphistory): DocSpace
+// checks every one in the storage, and drops the records of missing ones.
+const historyPath = "/api/2.0/backup/getbackuphistory"
 
+var historyEndpoint = &endpoint{
+	name: "history", call: "history", path: historyPath,
+	on: func(p *Portal) bool { return p.config.HistoryInterval > 0 },
+	off: func(*Portal) (string, []any) {
+		return "history not called: the stored-backup history is off", nil
+	},
+	fetch:   func(s *scrape) answer { return s.portal.memory.history.get(s) },
+	collect: collectHistory,
+}
+
+var (
+	historyBackupsDesc = desc("backup_history_backups",
+		"How many backups the portal lists as stored (getbackuphistory: their files were uploaded and still exist), as of the last successful history call.")
+	historyLatestDesc = desc("backup_history_latest_timestamp_seconds",
+		"When the newest stored backup was made (createdOn), as of the last successful history call: a backup from then can be restored. Unix seconds.")
+	historyOldestDesc = desc("backup_history_oldest_timestamp_seconds",
+		"When the oldest stored backup was made (createdOn), as of the last successful history call. Unix seconds.")
+	historyRefreshDesc = desc("backup_history_refresh_timestamp_seconds",
+		"When the last successful history call fetched the list of stored backups. Unix seconds.")
+	historyIntervalDesc = desc("backup_history_interval_seconds",
+		"How often the exporter reads the portal's list of stored backups, counted from the end of the last call.")
+)
+
+// historyRecord is what the exporter reads of a stored backup: no file
+// name, no id.
+type historyRecord struct {
+	CreatedOn *string `json:"createdOn"`
+}
+
+// storedBackups is what the exporter keeps of a list of stored backups.
+type storedBackups struct {
+	backups        int
+	newest, oldest time.Time // zero when no record tells
+	fetched        time.Time
+}
+
+// fetchHistory calls getbackuphistory and sums its records up.
+func fetchHistory(ctx context.Context, p *Portal) (*storedBackups, error) {
+	records, err := client.Get[[]historyRecord](ctx, p.client, historyPath, p.dumpQuery())
+	if err != nil {
+		return nil, err
+	}
+	h := &storedBackups{}
+	if records == nil {
+		return h, nil
+	}
+	h.backups = len(*records)
+	for i, r := range *records {
+		if r.CreatedOn == nil {
+			continue
+		}
+		t, err := client.ParseDateTime(*r.CreatedOn)
+		if err != nil {
+			return nil, &client.Error{Kind: client.KindMalformed, Endpoint: historyPath, StatusCode: 200,
+				Detail: "the backup history in the answer is malformed", Err: fmt.Errorf("record %d: createdOn: %w", i+1, err)}
+		}
+		if t.IsZero() {
+			continue
+		}
+		if h.newest.IsZero() || t.After(h.newest) {
+			h.newest = t
+		}
+		if h.oldest.IsZero() || t.Before(h.oldest) {
+			h.oldest = t
+		}
+	}
+	return h, nil
+}
+
+// historyMemory keeps a portal's stored-backup history. The call is made at
+// most once per interval, counted from the end of the last one, one at a
+// time, in the background within the history timeout: only the portal's
+// very first scrape waits for it, within its deadline. A call in flight
+// belongs to the memory, so a reload neither starts another nor loses it.
+type historyMemory struct {
 	mu sync.Mutex
 	// running is closed when the call in flight ends; nil when none runs.
 	running chan struct{}
 	// last is the last completed call; nil before the first ends.
 	last *historyCall
 	// stored is the answer of the last successful call; nil before one.
-	stored *storedHistory
-}
-
-// copyFrom takes over the completed call and the stored answer of o, the
-// cache of the target this one replaces; a call o still runs is left to o.
-func (hc *historyCache) copyFrom(o *historyCache) {
-	o.mu.Lock()
-	last, stored := o.last, o.stored
-	o.mu.Unlock()
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	hc.last, hc.stored = last, stored
+	stored *storedBackups
 }
 
 // historyCall is how one completed call went.
@@ -51,82 +106,90 @@ type historyCall struct {
 	ended    time.Time
 }
 
-// storedHistory is the answer of a successful call and when it came.
-type storedHistory struct {
-	client.History
-	fetched time.Time
-}
-
-// historyState is what a scrape reports of the history: the last completed
-// call and the last successful answer; either may be nil.
+// historyState is what a scrape reports of the history.
 type historyState struct {
-	last   *historyCall
-	stored *storedHistory
+	interval time.Duration
+	last     *historyCall
+	stored   *storedBackups
 }
 
-func newHistoryCache(c *client.Client, interval, timeout time.Duration) *historyCache {
-	return &historyCache{client: c, interval: interval, timeout: timeout, now: time.Now}
-}
-
-// get returns the cached history, first starting a call in the background
-// when the last one ended an interval ago (or none was made) and none runs.
-// Only the scrape that starts the very first call waits for it, within ctx.
-// log names the portal in the log lines of the call.
-func (hc *historyCache) get(ctx context.Context, log func() *slog.Logger) historyState {
-	hc.mu.Lock()
+// get returns the history, first starting a call in the background when
+// none runs and the last ended an interval ago (or none was made).
+func (hm *historyMemory) get(s *scrape) answer {
+	p, now := s.portal, s.portal.memory.now
+	interval := p.config.HistoryInterval
+	hm.mu.Lock()
 	var wait chan struct{}
-	if hc.running == nil && (hc.last == nil || !hc.now().Before(hc.last.ended.Add(hc.interval))) {
-		hc.running = make(chan struct{})
-		if hc.last == nil {
-			wait = hc.running
+	if hm.running == nil && (hm.last == nil || !now().Before(hm.last.ended.Add(interval))) {
+		hm.running = make(chan struct{})
+		if hm.last == nil {
+			wait = hm.running
 		}
-		go hc.refresh(hc.running, log)
+		go hm.refresh(p, hm.running, s.log)
 	}
-	hc.mu.Unlock()
+	hm.mu.Unlock()
 	if wait != nil {
 		select {
 		case <-wait:
-		case <-ctx.Done():
+		case <-s.ctx.Done():
 		}
 	}
-	hc.mu.Lock()
-	defer hc.mu.Unlock()
-	return historyState{last: hc.last, stored: hc.stored}
+	hm.mu.Lock()
+	defer hm.mu.Unlock()
+	h := historyState{interval: interval, last: hm.last, stored: hm.stored}
+	a := answer{value: h, pending: h.last == nil,
+		note: "history served from the portal's cache: it is called in the background, at most once per interval", attrs: []any{"path", historyPath, "interval", interval}}
+	if c := h.last; c != nil {
+		a.err, a.duration = c.err, c.duration
+		a.attrs = append(a.attrs, "last_call_ended", c.ended.UTC().Format(time.RFC3339), "last_call_status_code", client.StatusCode(c.err),
+			"last_call_duration", c.duration)
+		a.attrs = append(a.attrs, errorAttrs(c.err)...)
+	}
+	if st := h.stored; st != nil {
+		a.attrs = append(a.attrs, "list_fetched", st.fetched.UTC().Format(time.RFC3339), "stored_backups", st.backups)
+	}
+	return a
 }
 
-// refresh makes one call, logs its failure, then records the result and
-// closes done.
-func (hc *historyCache) refresh(done chan struct{}, log func() *slog.Logger) {
-	ctx, cancel := context.WithTimeout(context.Background(), hc.timeout)
+// refresh makes one call, records and logs its result, and closes done.
+func (hm *historyMemory) refresh(p *Portal, done chan struct{}, log func() *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), p.historyTimeout)
 	defer cancel()
 	start := time.Now()
-	h, err := hc.client.BackupHistory(ctx)
-	call := &historyCall{err: err, duration: time.Since(start), ended: hc.now()}
-	if err != nil {
-		hc.logFailure(log(), err)
-	}
+	h, err := fetchHistory(ctx, p)
+	call := &historyCall{err: err, duration: time.Since(start), ended: p.memory.now()}
 
-	hc.mu.Lock()
-	hc.last, hc.running = call, nil
+	hm.mu.Lock()
+	kept := hm.stored != nil
+	hm.last, hm.running = call, nil
 	if err == nil {
-		hc.stored = &storedHistory{History: *h, fetched: call.ended}
+		h.fetched = call.ended
+		hm.stored = h
 	}
-	hc.mu.Unlock()
+	hm.mu.Unlock()
+	if err != nil {
+		attrs := []any{"err", err, "next_call_in", p.config.HistoryInterval, "keeping_previous_list", kept}
+		if e, ok := errors.AsType[*client.Error](err); ok {
+			attrs = append(attrs, "kind", e.Kind.String(), "status_code", e.StatusCode)
+			if e.Kind == client.KindTimeout {
+				attrs = append(attrs, "hint", "the call is bounded by --docspace.history-timeout ("+p.historyTimeout.String()+"); a storage with many backups may need more")
+			}
+		}
+		log().Error("reading the DocSpace backup history failed", attrs...)
+	}
 	close(done)
 }
 
-// logFailure logs a failed call, once per call.
-func (hc *historyCache) logFailure(logger *slog.Logger, err error) {
-	hc.mu.Lock()
-	kept := hc.stored != nil // only refresh changes it, one call at a time
-	hc.mu.Unlock()
-	attrs := []any{"err", err, "next_call_in", hc.interval, "keeping_previous_list", kept}
-	var e *client.Error
-	if errors.As(err, &e) {
-		attrs = append(attrs, "kind", e.Kind.String(), "status_code", e.StatusCode)
-		if e.Kind == client.KindTimeout {
-			attrs = append(attrs, "hint", "the call is bounded by --docspace.history-timeout ("+hc.timeout.String()+"); a storage with many backups may need more")
+// collectHistory sends the interval and what the last successful call listed.
+func collectHistory(s *scrape, a answer) {
+	h := a.value.(historyState)
+	s.send(historyIntervalDesc, h.interval.Seconds())
+	if st := h.stored; st != nil {
+		s.send(historyBackupsDesc, float64(st.backups))
+		if !st.newest.IsZero() {
+			s.send(historyLatestDesc, unixSeconds(st.newest))
+			s.send(historyOldestDesc, unixSeconds(st.oldest))
 		}
+		s.send(historyRefreshDesc, unixSeconds(st.fetched))
 	}
-	logger.Error("reading the DocSpace backup history failed", attrs...)
 }

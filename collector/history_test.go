@@ -40,7 +40,7 @@ func historyFixture(t *testing.T, mod ...func(*config.Portal)) (*fixture, *clock
 	t.Helper()
 	f := newFixture(t, append([]func(*config.Portal){withHistory}, mod...)...)
 	c := &clock{t: testNow}
-	f.target.history.now = c.now
+	f.portal.memory.now = c.now
 	return f, c
 }
 
@@ -53,7 +53,7 @@ func (f *fixture) scrape() {
 // waitHistory waits until no history call runs.
 func (f *fixture) waitHistory() {
 	f.t.Helper()
-	hc := f.target.history
+	hc := &f.portal.memory.history
 	hc.mu.Lock()
 	running := hc.running
 	hc.mu.Unlock()
@@ -146,7 +146,7 @@ func TestHistoryOncePerInterval(t *testing.T) {
 	if n := f.historyCalls(); n != 1 {
 		t.Fatalf("64 concurrent scrapes called the history %d times, want 1", n)
 	}
-	ended := f.target.history.last.ended
+	ended := f.portal.memory.history.last.ended
 
 	c.add(59 * time.Minute)
 	for range 64 {
@@ -166,7 +166,7 @@ func TestHistoryOncePerInterval(t *testing.T) {
 	if n := f.historyCalls(); n != 2 {
 		t.Fatalf("an hour later: %d calls, want 2", n)
 	}
-	if got := f.target.history.last.ended; !got.Equal(ended.Add(time.Hour)) {
+	if got := f.portal.memory.history.last.ended; !got.Equal(ended.Add(time.Hour)) {
 		t.Errorf("the second call ended at %v, want %v", got, ended.Add(time.Hour))
 	}
 	for range 3 {
@@ -218,9 +218,9 @@ func TestHistoryRefreshDoesNotHoldScrapes(t *testing.T) {
 	for deadline := time.Now().Add(5 * time.Second); f.historyCalls() < 2 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 	}
-	f.target.history.mu.Lock()
-	running := f.target.history.running != nil
-	f.target.history.mu.Unlock()
+	f.portal.memory.history.mu.Lock()
+	running := f.portal.memory.history.running != nil
+	f.portal.memory.history.mu.Unlock()
 	if !running || f.historyCalls() != 2 {
 		t.Fatalf("no refresh is running (%d calls)", f.historyCalls())
 	}
@@ -264,7 +264,7 @@ func gatherHistory(t *testing.T, c prometheus.Collector) map[string]float64 {
 func TestHistoryOff(t *testing.T) {
 	f := newFixture(t)
 	f.scrape()
-	if n := f.historyCalls(); n != 0 || f.target.history != nil {
+	if n := f.historyCalls(); n != 0 {
 		t.Errorf("history off: %d calls", n)
 	}
 }

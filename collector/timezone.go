@@ -2,33 +2,208 @@ package collector
 
 import (
 	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/internal/windowszones"
 )
 
+// settingsPath returns the portal settings, among them the portal's time
+// zone (only to authenticated callers). The schedule's next slot needs it.
+const settingsPath = "/api/2.0/settings"
+
+// Time zone refresh: a known zone is read again after an hour; after a
+// failure with no zone known, the next try waits a few minutes.
+const (
+	timezoneRefresh = time.Hour
+	timezoneRetry   = 5 * time.Minute
+)
+
+var settingsEndpoint = &endpoint{
+	name: "settings", call: "settings", path: settingsPath,
+	on: func(p *Portal) bool { return p.location == nil },
+	off: func(p *Portal) (string, []any) {
+		return "settings not called: the time zone is given in the portal's settings", []any{"timezone", p.location.String()}
+	},
+	fetch: func(s *scrape) answer { return s.portal.memory.zone.get(s) },
+}
+
+// location is the portal's time zone for this scrape, configured or read
+// by the settings call; nil when unknown.
+func (s *scrape) location() *time.Location {
+	if s.portal.location != nil {
+		return s.portal.location
+	}
+	loc, _ := s.answer(settingsEndpoint).value.(*time.Location)
+	return loc
+}
+
+// maxUTCOffset is the largest offset from UTC of any time zone.
+const maxUTCOffset = 14 * time.Hour
+
+// portalSettings is the part of DocSpace's settings the exporter uses.
+type portalSettings struct {
+	Timezone  *string `json:"timezone"`
+	UTCOffset *string `json:"utcOffset"`
+}
+
+// timeZone is the portal's time zone as its settings tell it.
+type timeZone struct {
+	// id is an IANA id, or a Windows one ("W. Europe Standard Time") from a
+	// DocSpace server on Windows without ICU; "" when the settings have none.
+	id        string
+	offset    time.Duration // from UTC when the settings were read, if hasOffset
+	hasOffset bool
+}
+
+// fetchTimezone reads the portal's time zone, which the settings carry only
+// when DocSpace accepts the key.
+func fetchTimezone(s *scrape) (timeZone, error) {
+	dto, err := client.Get[portalSettings](s.ctx, s.portal.client, settingsPath, "")
+	if err != nil {
+		return timeZone{}, err
+	}
+	var tz timeZone
+	if dto != nil && dto.Timezone != nil {
+		tz.id = strings.TrimSpace(*dto.Timezone)
+	}
+	if dto != nil && dto.UTCOffset != nil {
+		tz.offset, tz.hasOffset = parseTimeSpan(*dto.UTCOffset)
+	}
+	if tz.id == "" && !tz.hasOffset {
+		return timeZone{}, &client.Error{Kind: client.KindUnauthorized, Endpoint: settingsPath, StatusCode: 200,
+			Detail: "the settings carry no time zone, which DocSpace sends only when it accepts the API key: " +
+				"check that the key is valid (the backup calls then fail with HTTP 401), or give the portal's time zone"}
+	}
+	return tz, nil
+}
+
+// timeSpan is a time zone offset written as a .NET TimeSpan,
+// "[-]hh:mm[:ss[.fffffff]]" (e.g. "05:30:00", "-03:00:00").
+var timeSpan = regexp.MustCompile(`(?s)^(-?)(\d{1,2}):(\d{1,2})(?::(\d{1,2}))?(?:\..*)?$`)
+
+// parseTimeSpan reads a timeSpan; ok is false for anything else and for
+// offsets beyond ±14 hours.
+func parseTimeSpan(s string) (offset time.Duration, ok bool) {
+	m := timeSpan.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
+		return 0, false
+	}
+	h, _ := strconv.Atoi(m[2])
+	minutes, _ := strconv.Atoi(m[3])
+	seconds, _ := strconv.Atoi(m[4]) // 0 when absent
+	offset = time.Duration(h)*time.Hour + time.Duration(minutes)*time.Minute + time.Duration(seconds)*time.Second
+	if minutes > 59 || seconds > 59 || offset > maxUTCOffset {
+		return 0, false
+	}
+	if m[1] == "-" {
+		offset = -offset
+	}
+	return offset, true
+}
+
+// zoneMemory is the portal's time zone read from its settings.
+type zoneMemory struct {
+	mu       sync.Mutex
+	location *time.Location
+	next     time.Time // when to read the settings again
+	lastErr  error
+}
+
+// get returns the portal's time zone, reading the settings when the known
+// one is missing or an hour old; a failed refresh keeps a known zone. The
+// lock is not held during the call: the client shares it among scrapes.
+func (zm *zoneMemory) get(s *scrape) answer {
+	m := s.portal.memory
+	now := m.now()
+	zm.mu.Lock()
+	if now.Before(zm.next) {
+		defer zm.mu.Unlock()
+		a := answer{value: zm.location, err: zm.lastErr, failed: zm.location == nil}
+		switch {
+		case zm.location != nil:
+			a.note, a.attrs = "settings not called: the time zone read from the portal within the hour is used", []any{"timezone", zm.location.String()}
+		default:
+			a.note, a.attrs = "settings not called: the last call failed less than "+timezoneRetry.String()+" ago, so the time zone is unknown", []any{"err", zm.lastErr}
+		}
+		return a
+	}
+	zm.mu.Unlock()
+	var (
+		tz    timeZone
+		fixed bool
+	)
+	res := timed(func() (loc *time.Location, err error) {
+		if tz, err = fetchTimezone(s); err != nil {
+			return nil, err
+		}
+		loc, fixed, err = resolveZone(tz)
+		return loc, err
+	})
+	zm.mu.Lock()
+	defer zm.mu.Unlock()
+	why := "" // the read's cause of failure, for the log
+	if res.err != nil {
+		why = cause(groupFailures([]failure{{"settings", res.err}}))
+	}
+	if res.err != nil && zm.location != nil {
+		why += ", known zone kept"
+	}
+	// Without a known zone, a failed read is one of the scrape's failed
+	// calls, logged with the others; with one, it is logged here.
+	news, was := m.observe(subjectZoneRead, why, true)
+	if news == recovered && strings.HasSuffix(was.cause, ", known zone kept") {
+		s.log().Info("read the portal time zone again", "timezone", res.value.(*time.Location).String())
+	}
+	switch {
+	case res.err == nil:
+		loc := res.value.(*time.Location)
+		zm.location, zm.lastErr, zm.next = loc, nil, now.Add(timezoneRefresh)
+		// A zone replaced by its UTC offset is logged once, not hourly.
+		replaced := ""
+		if fixed {
+			replaced = fmt.Sprintf("%q %s", tz.id, offsetText(tz.offset))
+		}
+		if n, _ := m.observe(subjectFixedZone, replaced, false); n == failing {
+			s.log().Warn("the portal's time zone is unknown to this system, so its UTC offset is used, which does not follow daylight saving time; give the portal's time zone in the exporter's settings",
+				"timezone", sanitize(tz.id), "utc_offset", offsetText(tz.offset))
+		}
+	case zm.location != nil:
+		if news == failing || news == stillFailing {
+			s.log().Warn("reading the portal time zone failed; keeping the known one", "timezone", zm.location.String(), "err", res.err)
+		}
+		res.value, res.failed, zm.next = zm.location, false, now.Add(timezoneRetry)
+	default:
+		zm.lastErr, zm.next = res.err, now.Add(timezoneRetry)
+	}
+	return res
+}
+
 // resolveZone turns the time zone of a portal's settings into a location:
 // an IANA id as it is; a Windows id (from a DocSpace server on Windows
 // without ICU) through CLDR's table; any other id as the fixed offset the
 // settings give with it, which does not follow daylight saving time: fixed
 // tells that.
-func resolveZone(tz client.TimeZone) (loc *time.Location, fixed bool, err error) {
+func resolveZone(tz timeZone) (loc *time.Location, fixed bool, err error) {
 	// "Local" would be the exporter host's zone, not the portal's.
-	if tz.ID != "" && tz.ID != "Local" {
-		if loc, err := time.LoadLocation(tz.ID); err == nil {
+	if tz.id != "" && tz.id != "Local" {
+		if loc, err := time.LoadLocation(tz.id); err == nil {
 			return loc, false, nil
 		}
-		if iana, ok := windowszones.IANA(tz.ID); ok {
+		if iana, ok := windowszones.IANA(tz.id); ok {
 			if loc, err := time.LoadLocation(iana); err == nil {
 				return loc, false, nil
 			}
 		}
 	}
-	if !tz.HasOffset {
-		return nil, false, fmt.Errorf("the portal's time zone %q is neither an IANA nor a Windows time zone known to this system, and the settings give no UTC offset", sanitize(tz.ID))
+	if !tz.hasOffset {
+		return nil, false, fmt.Errorf("the portal's time zone %q is neither an IANA nor a Windows time zone known to this system, and the settings give no UTC offset", sanitize(tz.id))
 	}
-	return time.FixedZone("UTC"+offsetText(tz.UTCOffset), int(tz.UTCOffset/time.Second)), true, nil
+	return time.FixedZone("UTC"+offsetText(tz.offset), int(tz.offset/time.Second)), true, nil
 }
 
 // offsetText writes an offset from UTC as +05:30 or -03:00.

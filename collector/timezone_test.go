@@ -1,20 +1,116 @@
 package collector
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
+	"github.com/docspace-exporter/docspace_exporter/config"
+	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
 
 // "Local" in the portal's settings is not taken as the exporter host's
 // zone: the offset the settings give is used, or none.
 func TestResolveZoneLocal(t *testing.T) {
-	loc, fixed, err := resolveZone(client.TimeZone{ID: "Local", UTCOffset: 3 * time.Hour, HasOffset: true})
+	loc, fixed, err := resolveZone(timeZone{id: "Local", offset: 3 * time.Hour, hasOffset: true})
 	if err != nil || !fixed || loc.String() != "UTC+03:00" {
 		t.Errorf("Local with an offset: %v, fixed %v, %v; want UTC+03:00, fixed", loc, fixed, err)
 	}
-	if loc, _, err := resolveZone(client.TimeZone{ID: "Local"}); err == nil {
+	if loc, _, err := resolveZone(timeZone{id: "Local"}); err == nil {
 		t.Errorf("Local without an offset: %v, want an error", loc)
 	}
+}
+
+func TestTimezoneAnswers(t *testing.T) {
+	tests := []struct {
+		name     string
+		response string
+		want     timeZone
+	}{
+		{"IANA", `{"timezone":"Europe/Berlin","utcOffset":"02:00:00","utcHoursOffset":2}`,
+			timeZone{id: "Europe/Berlin", offset: 2 * time.Hour, hasOffset: true}},
+		{"Windows id", `{"timezone":"W. Europe Standard Time","utcOffset":"01:00:00"}`,
+			timeZone{id: "W. Europe Standard Time", offset: time.Hour, hasOffset: true}},
+		{"negative offset", `{"timezone":"Newfoundland Standard Time","utcOffset":"-03:30:00"}`,
+			timeZone{id: "Newfoundland Standard Time", offset: -3*time.Hour - 30*time.Minute, hasOffset: true}},
+		{"no offset", `{"timezone":"Asia/Tokyo"}`, timeZone{id: "Asia/Tokyo"}},
+		{"bad offset", `{"timezone":"Asia/Tokyo","utcOffset":"soon"}`, timeZone{id: "Asia/Tokyo"}},
+		{"offset only", `{"timezone":"","utcOffset":"05:45:00"}`, timeZone{offset: 5*time.Hour + 45*time.Minute, hasOffset: true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFixture(t)
+			f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(tt.response))
+			got, err := fetchTimezone(newTestScrape(answerContext(t), f.portal))
+			if err != nil || got != tt.want {
+				t.Errorf("fetchTimezone = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+// DocSpace leaves the time zone out of the settings when it does not accept
+// the key: the error says so rather than blaming the portal's settings.
+func TestTimezoneMissing(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(`{"culture":"en-US"}`))
+	_, err := fetchTimezone(newTestScrape(answerContext(t), f.portal))
+	assertCallError(t, err, client.KindUnauthorized, 200, []string{"no time zone", "accepts the API key", "check that the key is valid"}, nil)
+
+	// The fake answers a rejected key as DocSpace does: without a zone.
+	f.fake.SetOverride(docspacetest.PathSettings, nil)
+	wrongKey := filepath.Join(t.TempDir(), "wrong-key")
+	if err := os.WriteFile(wrongKey, []byte("sk-wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := f.portalWith(func(p *config.Portal) { p.APIKeyFile = wrongKey })
+	_, err = fetchTimezone(newTestScrape(answerContext(t), p))
+	assertCallError(t, err, client.KindUnauthorized, 200, []string{"accepts the API key"}, nil)
+}
+
+func TestParseTimeSpan(t *testing.T) {
+	tests := []struct {
+		in   string
+		want time.Duration
+		ok   bool
+	}{
+		{"05:30:00", 5*time.Hour + 30*time.Minute, true},
+		{"-03:30:00", -3*time.Hour - 30*time.Minute, true},
+		{"00:00:00", 0, true},
+		{"14:00:00", 14 * time.Hour, true},
+		{"-12:00:00", -12 * time.Hour, true},
+		{"05:45", 5*time.Hour + 45*time.Minute, true},
+		{"01:00:00.0000000", time.Hour, true},
+		{" 02:00:00 ", 2 * time.Hour, true},
+		{"14:00:01", 0, false},
+		{"15:00:00", 0, false},
+		{"1.02:00:00", 0, false},
+		{"05:60:00", 0, false},
+		{"5", 0, false},
+		{"", 0, false},
+		{"--01:00:00", 0, false},
+		{"+01:00:00", 0, false},
+		{"01:00:00:00", 0, false},
+		{"0a:00:00", 0, false},
+		{"001:00:00", 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := parseTimeSpan(tt.in)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("parseTimeSpan(%q) = %v, %v; want %v, %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
+
+func FuzzParseTimeSpan(f *testing.F) {
+	for _, s := range []string{"05:30:00", "-03:30:00", "14:00:00", "1.02:00:00", "", "99:99:99"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, ok := parseTimeSpan(s); ok && (d > maxUTCOffset || d < -maxUTCOffset) || !ok && d != 0 {
+			t.Errorf("parseTimeSpan(%q) = %v, %v", s, d, ok)
+		}
+	})
 }

@@ -22,6 +22,7 @@ import (
 	_ "time/tzdata" // timezone must work on hosts and images without a zoneinfo database
 	"unicode/utf8"
 
+	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
@@ -58,37 +59,29 @@ type Portal struct {
 	APIKeyFile string `yaml:"api_key_file"`
 	// APIKeyEnv is the name of an environment variable holding the API key.
 	APIKeyEnv string `yaml:"api_key_env"`
-	// Dump asks for the dump-based, server-wide backup schedule.
-	Dump bool `yaml:"dump"`
-	// Timezone is an IANA time zone name such as Europe/Berlin; empty when
-	// the portal's own settings tell it.
+	Dump      bool   `yaml:"dump"` // the dump-based, server-wide backup schedule
+	// Timezone is an IANA name such as Europe/Berlin; "": the portal's own.
 	Timezone string `yaml:"timezone"`
 	// Timeout is the most one scrape of the portal spends on DocSpace, e.g.
 	// 15s; 0 in the file means the exporter's --docspace.timeout.
 	Timeout time.Duration `yaml:"timeout"`
-	// TLS holds the TLS settings for the portal.
-	TLS TLS `yaml:"tls"`
-	// HistoryInterval is how often the list of stored backups
-	// (getbackuphistory) is read, e.g. 1h, counted from the end of the last
-	// call; 0 turns it off. Left out of the file, it is the exporter's
-	// --docspace.history-interval.
+	TLS     TLS           `yaml:"tls"`
+	// HistoryInterval is how often getbackuphistory is read, e.g. 1h; 0 turns
+	// it off; left out, it is the exporter's --docspace.history-interval.
 	HistoryInterval time.Duration `yaml:"history_interval"`
 	// Labels are target labels for the portal's series, e.g. {env: prod}:
 	// the discovery endpoint hands them to Prometheus with the portal.
 	Labels map[string]string `yaml:"labels"`
 
-	// origin says where the settings were given, for messages.
-	origin *origin
+	origin *origin // where the settings were given, for messages
 }
 
 // TLS holds the TLS settings of a portal.
 type TLS struct {
 	// CAFile is a PEM file of the CA certificates to trust instead of the
-	// system's. In the configuration file a relative path is relative to
-	// the file's folder.
-	CAFile string `yaml:"ca_file"`
-	// InsecureSkipVerify turns off certificate checks.
-	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
+	// system's; a relative path is relative to the configuration file.
+	CAFile             string `yaml:"ca_file"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
 // The settings of a portal, as named in messages by Portal.Errorf: the keys
@@ -132,18 +125,25 @@ func FromFlags(p Portal, names map[string]string) Portal {
 	return p
 }
 
-// Same tells whether p and q are scraped alike: the same settings,
-// wherever they were given. Labels are left aside: they only label the
-// target that /discovery lists, never a call to DocSpace.
-func (p Portal) Same(q Portal) bool {
-	p.origin, q.origin = nil, nil
-	p.Labels, q.Labels = nil, nil
-	return reflect.DeepEqual(p, q)
+// Defaults are the settings an entry of the configuration file, or the
+// portal of the flags, may leave out: the exporter's --docspace.timeout and
+// --docspace.history-interval.
+type Defaults struct {
+	Timeout, HistoryInterval time.Duration
+}
+
+// WithDefaults returns p with the settings it leaves out taken from d.
+func (p Portal) WithDefaults(d Defaults) Portal {
+	p.Timeout = cmp.Or(p.Timeout, d.Timeout)
+	if !p.Gives(FieldHistoryInterval) {
+		p.HistoryInterval = d.HistoryInterval
+	}
+	return p
 }
 
 // Gives tells whether the portal's settings give field themselves: the key
-// is written in its entry of the file. The portal of the flags gives every
-// field (an unset flag gives its default).
+// is written in its entry of the file, or a flag of the portal of the flags
+// sets it (an unset flag gives its default).
 func (p *Portal) Gives(field string) bool {
 	return p.origin.has(field)
 }
@@ -184,11 +184,7 @@ func (p *Portal) Errorf(field, format string, a ...any) error {
 	if o == nil || o.flags != nil {
 		return msg
 	}
-	line := o.line
-	if n, ok := o.lines[field]; ok {
-		line = n
-	}
-	return fmt.Errorf("%s:%d: %s: %w", o.file, line, o.label, msg)
+	return fmt.Errorf("%s:%d: %s: %w", o.file, cmp.Or(o.lines[field], o.line), o.label, msg)
 }
 
 var (
@@ -234,7 +230,9 @@ func (p *Portal) Check() error {
 	} else if _, err := p.Location(); err != nil {
 		report(FieldTimezone, "%w", err)
 	}
-	if err := CheckTimeout(p.Timeout); err != nil && (p.Timeout != 0 || p.origin.has(FieldTimeout)) {
+	// Left out, they are the defaults, checked once as the flags that
+	// give them.
+	if err := CheckTimeout(p.Timeout); err != nil && (p.Timeout != 0 || p.Gives(FieldTimeout)) {
 		report(FieldTimeout, "%w", err)
 	}
 	if err := CheckHistoryInterval(p.HistoryInterval); err != nil {
@@ -247,11 +245,19 @@ func (p *Portal) Check() error {
 var reservedLabels = map[string]string{
 	"job":      "is the name of the scrape job, set in Prometheus' configuration",
 	"instance": "is set to the portal's name by the exporter",
-	// The labels of the exporter's metrics (collector/metrics.go): a target
-	// label of the same name would rename theirs to exported_<name>.
-	"collector":    "is a label of the exporter's metrics",
-	"period":       "is a label of the exporter's metrics",
-	"storage_type": "is a label of the exporter's metrics",
+}
+
+// metricLabels are the labels of the exporter's metrics: a target label of
+// the same name would rename theirs to exported_<name>.
+var metricLabels = map[string]bool{}
+
+// ReserveMetricLabels reserves the labels of one of the exporter's metrics,
+// so that no portal's labels use them. The collector calls it as it
+// describes its metrics, when the program starts.
+func ReserveMetricLabels(names ...string) {
+	for _, n := range names {
+		metricLabels[n] = true
+	}
 }
 
 // checkLabels returns the problems of the portal's labels: names as
@@ -263,7 +269,11 @@ func (p *Portal) checkLabels() []error {
 	for _, name := range slices.Sorted(maps.Keys(p.Labels)) {
 		field := FieldLabels + "." + name
 		value := p.Labels[name]
-		switch reason, reserved := reservedLabels[name]; {
+		reason, reserved := reservedLabels[name]
+		if metricLabels[name] {
+			reason, reserved = "is a label of the exporter's metrics", true
+		}
+		switch {
 		case LooksLikeKey(name) || LooksLikeKey(value):
 			errs = append(errs, p.Errorf(FieldLabels, "a label looks like an API key (not shown): a label goes on every series of the portal; never put a key in one"))
 		case !model.LegacyValidation.IsValidLabelName(name):
@@ -310,16 +320,14 @@ func (o *origin) typeError(field string) bool {
 	return o != nil && o.typeErrors[field]
 }
 
-// has tells whether field is written in the portal's entry of the file.
+// has tells whether field is written in the portal's entry or set by a flag.
 func (o *origin) has(field string) bool {
 	if o == nil {
 		return false
 	}
-	if o.flags != nil {
-		return true
-	}
-	_, ok := o.lines[field]
-	return ok
+	_, flag := o.flags[field]
+	_, written := o.lines[field]
+	return flag || written
 }
 
 // CheckTimeout checks the timeout of a scrape: positive, at most MaxTimeout.
@@ -416,13 +424,11 @@ func Parse(data []byte, source string) (*Config, error) {
 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
-	var (
-		cfg  Config
-		errs []error
-	)
+	var cfg Config
+	var errs []error
 	if err := dec.Decode(&cfg); err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
+		te, ok := errors.AsType[*yaml.TypeError](err)
+		if !ok {
 			return nil, yamlError(name, data, err)
 		}
 		// The decoder went on after each of these: check the rest too.
@@ -444,29 +450,10 @@ func Parse(data []byte, source string) (*Config, error) {
 	dir := filepath.Dir(source)
 	for i := range cfg.Portals {
 		p := &cfg.Portals[i]
-		p.APIKeyFile = relativeTo(dir, p.APIKeyFile)
-		p.TLS.CAFile = relativeTo(dir, p.TLS.CAFile)
+		p.APIKeyFile = promconfig.JoinDir(dir, p.APIKeyFile)
+		p.TLS.CAFile = promconfig.JoinDir(dir, p.TLS.CAFile)
 	}
 	return &cfg, nil
-}
-
-// relativeTo returns path taken relative to dir, as Prometheus does with
-// the files its configuration names.
-func relativeTo(dir, path string) string {
-	if path == "" || filepath.IsAbs(path) {
-		return path
-	}
-	return filepath.Join(dir, path)
-}
-
-// Portal returns the portal called name.
-func (c *Config) Portal(name string) (*Portal, bool) {
-	for i := range c.Portals {
-		if c.Portals[i].Name == name {
-			return &c.Portals[i], true
-		}
-	}
-	return nil, false
 }
 
 // layout records where things are in the file, so that messages can name
@@ -484,11 +471,10 @@ type layout struct {
 
 // portalLines holds the lines of one portal in the file.
 type portalLines struct {
-	line int            // the portal's first line
-	name string         // its name, as written
-	keys map[string]int // line of each key; "tls.ca_file" for nested keys
-	// typeErrors holds the keys whose values could not be decoded.
-	typeErrors map[string]bool
+	line       int             // the portal's first line
+	name       string          // its name, as written
+	keys       map[string]int  // line of each key; "tls.ca_file" for nested keys
+	typeErrors map[string]bool // the keys whose values could not be decoded
 }
 
 func newLayout(source string, root *yaml.Node) *layout {
@@ -513,7 +499,8 @@ func newLayout(source string, root *yaml.Node) *layout {
 			if decodes(item) {
 				l.decoded = append(l.decoded, len(l.portalsLines))
 			}
-			keyLines(item, "", p.keys)
+			budget := maxKeyVisits
+			addKeyLines(item, "", p.keys, 0, &budget)
 			markTypeErrors(item, reflect.TypeFor[Portal](), "", p.typeErrors)
 			if item.Kind == yaml.MappingNode {
 				for j := 0; j+1 < len(item.Content); j += 2 {
@@ -537,20 +524,14 @@ func decodes(n *yaml.Node) bool {
 	return n.Kind == yaml.MappingNode
 }
 
-// keyLines records the line of every key of the mapping n in lines, nested
-// keys as "parent.key".
-func keyLines(n *yaml.Node, prefix string, lines map[string]int) {
-	budget := maxKeyVisits
-	addKeyLines(n, prefix, lines, 0, &budget)
-}
-
-// maxKeyVisits bounds the keys keyLines visits, so that aliases merged
-// into one another (a YAML bomb) cannot make it run away.
+// maxKeyVisits bounds the keys addKeyLines visits for one portal, so that
+// aliases merged into one another (a YAML bomb) cannot make it run away.
 const maxKeyVisits = 10000
 
-// addKeyLines records the keys of n written there; then those that merge
-// keys (<<: *base) bring in and that are not written there, at the line
-// of the merge key, so that a setting given by a merge counts as given.
+// addKeyLines records in lines the line of every key of the mapping n,
+// nested keys as "parent.key": first the keys written there, then those that
+// merge keys (<<: *base) bring in and that are not written there, at the
+// line of the merge key, so that a setting given by a merge counts as given.
 func addKeyLines(n *yaml.Node, prefix string, lines map[string]int, mergeLine int, budget *int) {
 	for n.Kind == yaml.AliasNode && n.Alias != nil {
 		n = n.Alias
@@ -568,24 +549,19 @@ func addKeyLines(n *yaml.Node, prefix string, lines map[string]int, mergeLine in
 			merges = append(merges, k, v)
 			continue
 		}
-		line := k.Line
-		if mergeLine != 0 {
-			line = mergeLine
-		}
 		if _, written := lines[prefix+k.Value]; !written {
-			lines[prefix+k.Value] = line
+			lines[prefix+k.Value] = cmp.Or(mergeLine, k.Line)
 		}
 		addKeyLines(v, prefix+k.Value+".", lines, mergeLine, budget)
 	}
 	for i := 0; i+1 < len(merges); i += 2 {
 		k, v := merges[i], merges[i+1]
-		line := cmp.Or(mergeLine, k.Line)
+		bases := []*yaml.Node{v}
 		if v.Kind == yaml.SequenceNode {
-			for _, m := range v.Content {
-				addKeyLines(m, prefix, lines, line, budget)
-			}
-		} else {
-			addKeyLines(v, prefix, lines, line, budget)
+			bases = v.Content
+		}
+		for _, m := range bases {
+			addKeyLines(m, prefix, lines, cmp.Or(mergeLine, k.Line), budget)
 		}
 	}
 }
@@ -597,12 +573,7 @@ func markTypeErrors(n *yaml.Node, t reflect.Type, prefix string, bad map[string]
 	if n.Kind != yaml.MappingNode {
 		return
 	}
-	fields := map[string]reflect.Type{}
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" {
-			fields[name] = t.Field(i).Type
-		}
-	}
+	_, fields := yamlFields(t)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		key, value := n.Content[i].Value, n.Content[i+1]
 		typ, ok := fields[key]
@@ -657,20 +628,14 @@ func (l *layout) validate(cfg *Config) error {
 		case dup:
 			errs = append(errs, p.Errorf(FieldName, "%q is already used by the portal at line %d: names must be unique", p.Name, first))
 		default:
-			seen[p.Name] = p.origin.line
-			if n, ok := p.origin.lines[FieldName]; ok {
-				seen[p.Name] = n
-			}
+			seen[p.Name] = cmp.Or(p.origin.lines[FieldName], p.origin.line)
 		}
-		if err := p.Check(); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, p.Check()) // Join drops the nil of a valid portal
 	}
 	return errors.Join(errs...)
 }
 
-// origin returns where the i-th portal decoded, called name, is in the
-// file.
+// origin returns where in the file the i-th portal decoded, called name, is.
 func (l *layout) origin(i int, name string) *origin {
 	if i >= len(l.decoded) { // the portals come from an alias or a merge key
 		return &origin{file: l.source, label: portalLabel(i, name), line: max(l.portalsLine, l.top.Line), lines: map[string]int{}}
@@ -695,10 +660,8 @@ func yamlError(source string, data []byte, err error) error {
 	msg := err.Error()
 	m := yamlLine.FindStringSubmatch(msg)
 	if m == nil {
-		if strings.Contains(msg, "UTF-8") {
-			if line, col, ok := notUTF8(data); ok {
-				return fmt.Errorf("%s:%d: the file is not UTF-8 text: an invalid byte at column %d; save it as UTF-8", source, line, col)
-			}
+		if line, col, ok := notUTF8(data); ok && strings.Contains(msg, "UTF-8") {
+			return fmt.Errorf("%s:%d: the file is not UTF-8 text: an invalid byte at column %d; save it as UTF-8", source, line, col)
 		}
 		return fmt.Errorf("%s: invalid YAML: %s", source, strings.TrimPrefix(msg, "yaml: "))
 	}
@@ -723,33 +686,21 @@ func failingLine(data []byte, msg string) int {
 			}
 		}
 	}
-	lo, hi := 1, len(lines)
-	if !fails(hi) {
+	if !fails(len(lines)) {
 		return 0
 	}
-	for lo < hi {
-		if mid := (lo + hi) / 2; fails(mid) {
-			hi = mid
-		} else {
-			lo = mid + 1
-		}
-	}
-	return lo
+	// The first n in [1, len(lines)] with fails(n).
+	return 1 + sort.Search(len(lines)-1, func(i int) bool { return fails(i + 1) })
 }
 
 // notUTF8 returns the line and column (in bytes, from 1) of the first byte
 // of data that is not UTF-8.
 func notUTF8(data []byte) (line, col int, ok bool) {
-	line, start := 1, 0
-	for i := 0; i < len(data); {
-		r, size := utf8.DecodeRune(data[i:])
-		switch {
-		case r == utf8.RuneError && size <= 1:
-			return line, i - start + 1, true
-		case r == '\n':
-			line, start = line+1, i+1
+	for i := range string(data) {
+		if r, size := utf8.DecodeRune(data[i:]); r == utf8.RuneError && size == 1 {
+			before := data[:i]
+			return bytes.Count(before, []byte("\n")) + 1, i - bytes.LastIndexByte(before, '\n'), true
 		}
-		i += size
 	}
 	return 0, 0, false
 }
@@ -812,18 +763,12 @@ func (l *layout) typeError(msg string) error {
 		if !ok {
 			return fmt.Errorf("%sunknown key %q", where, key)
 		}
-		return fmt.Errorf("%sunknown key %q %s; the known keys are %s", where, key, k.where, strings.Join(yamlKeys(k.typ), ", "))
+		keys, _ := yamlFields(k.typ)
+		return fmt.Errorf("%sunknown key %q %s; the known keys are %s", where, key, k.where, strings.Join(keys, ", "))
 	}
 
 	if t := wrongType.FindStringSubmatch(msg); t != nil {
-		want, ok := wants[t[3]]
-		if !ok {
-			want = "a value of type " + t[3]
-		}
-		got, ok := kinds[t[2]]
-		if !ok {
-			got = t[2]
-		}
+		want, got := cmp.Or(wants[t[3]], "a value of type "+t[3]), cmp.Or(kinds[t[2]], t[2])
 		return fmt.Errorf("%sexpected %s here, not %s", where, want, got)
 	}
 	if d := duplicateKey.FindStringSubmatch(msg); d != nil {
@@ -838,13 +783,15 @@ func (l *layout) typeError(msg string) error {
 	return fmt.Errorf("%s%s", where, m[2])
 }
 
-// yamlKeys lists the YAML keys of the struct type t.
-func yamlKeys(t reflect.Type) []string {
-	keys := make([]string, 0, t.NumField())
-	for i := range t.NumField() {
-		if name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ","); name != "" {
+// yamlFields returns the YAML keys of the struct type t, in order, and the
+// type of the field of each.
+func yamlFields(t reflect.Type) (keys []string, types map[string]reflect.Type) {
+	types = map[string]reflect.Type{}
+	for f := range t.Fields() {
+		if name, _, _ := strings.Cut(f.Tag.Get("yaml"), ","); name != "" {
 			keys = append(keys, name)
+			types[name] = f.Type
 		}
 	}
-	return keys
+	return keys, types
 }

@@ -7,19 +7,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-var (
-	reloadSuccessDesc = prometheus.NewDesc(
-		"docspace_exporter_config_last_reload_successful",
-		"Whether the last load of the configuration file succeeded (1) or failed (0); after a failure the previous configuration stays in use.",
-		nil, nil,
-	)
-	reloadTimeDesc = prometheus.NewDesc(
-		"docspace_exporter_config_last_reload_success_timestamp_seconds",
-		"Time of the last successful load of the configuration file, in seconds since the Unix epoch.",
-		nil, nil,
-	)
-)
-
 // Holder keeps the configuration file's current content, as the value build
 // makes of it (e.g. one client per portal). Reload reads the file again and
 // swaps the new value in only when the file is valid and build succeeds, so a
@@ -38,10 +25,10 @@ type Holder[T any] struct {
 	queue sync.Mutex
 	next  *reload // the reload to run next, joined by the requests arriving meanwhile
 
-	mu          sync.RWMutex
-	value       T
-	ok          bool
-	lastSuccess time.Time
+	mu    sync.RWMutex
+	value T
+
+	success, successTime prometheus.Gauge
 }
 
 // NewHolder loads the configuration file at path and builds its value; it
@@ -50,7 +37,12 @@ type Holder[T any] struct {
 // loaded, never concurrently, so it may keep what it built last time (e.g.
 // to reuse the client of a portal whose settings did not change).
 func NewHolder[T any](path string, build func(*Config) (T, error)) (*Holder[T], error) {
-	h := &Holder[T]{path: path, build: build, now: time.Now}
+	h := &Holder[T]{path: path, build: build, now: time.Now,
+		success: prometheus.NewGauge(prometheus.GaugeOpts{Name: "docspace_exporter_config_last_reload_successful",
+			Help: "Whether the last load of the configuration file succeeded (1) or failed (0); after a failure the previous configuration stays in use."}),
+		successTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "docspace_exporter_config_last_reload_success_timestamp_seconds",
+			Help: "Time of the last successful load of the configuration file, in seconds since the Unix epoch."}),
+	}
 	if err := h.Reload(); err != nil {
 		return nil, err
 	}
@@ -103,13 +95,15 @@ func (h *Holder[T]) load() error {
 		value, err = h.build(cfg)
 	}
 
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.ok = err == nil
 	if err != nil {
+		h.success.Set(0)
 		return err
 	}
-	h.value, h.lastSuccess = value, h.now()
+	h.mu.Lock()
+	h.value = value
+	h.mu.Unlock()
+	h.success.Set(1)
+	h.successTime.Set(float64(h.now().UnixNano()) / 1e9)
 	return nil
 }
 
@@ -122,19 +116,12 @@ func (h *Holder[T]) Current() T {
 
 // Describe implements prometheus.Collector.
 func (h *Holder[T]) Describe(ch chan<- *prometheus.Desc) {
-	ch <- reloadSuccessDesc
-	ch <- reloadTimeDesc
+	h.success.Describe(ch)
+	h.successTime.Describe(ch)
 }
 
 // Collect implements prometheus.Collector.
 func (h *Holder[T]) Collect(ch chan<- prometheus.Metric) {
-	h.mu.RLock()
-	ok, last := h.ok, h.lastSuccess
-	h.mu.RUnlock()
-	success := 0.0
-	if ok {
-		success = 1
-	}
-	ch <- prometheus.MustNewConstMetric(reloadSuccessDesc, prometheus.GaugeValue, success)
-	ch <- prometheus.MustNewConstMetric(reloadTimeDesc, prometheus.GaugeValue, float64(last.UnixNano())/1e9)
+	h.success.Collect(ch)
+	h.successTime.Collect(ch)
 }

@@ -6,7 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
+
+	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
 
 // blockingHolder is a Holder of a file whose builds after the first are
@@ -58,17 +59,6 @@ func (b *blockingHolder) waiting() int {
 	return b.next.waiting
 }
 
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
-
 // Requests that arrive while a reload runs share the next single reload.
 func TestReloadsCoalesce(t *testing.T) {
 	b := newBlockingHolder(t)
@@ -86,7 +76,7 @@ func TestReloadsCoalesce(t *testing.T) {
 			}
 		})
 	}
-	waitFor(t, "20 requests waiting", func() bool { return b.waiting() == 20 })
+	docspacetest.WaitFor(t, "20 requests waiting", func() bool { return b.waiting() == 20 })
 	close(b.release)
 	if err := <-first; err != nil {
 		t.Fatal(err)
@@ -113,7 +103,7 @@ func TestReloadAfterTheRequest(t *testing.T) {
 	b.write(t, "portals: []\n")
 	second := make(chan error)
 	go func() { second <- b.Reload() }()
-	waitFor(t, "the second request to wait", func() bool { return b.waiting() == 1 })
+	docspacetest.WaitFor(t, "the second request to wait", func() bool { return b.waiting() == 1 })
 	close(b.release)
 	if err := <-first; err != nil {
 		t.Errorf("the reload of the valid file: %v", err)

@@ -90,13 +90,13 @@ func FuzzScrapeTimeout(f *testing.F) {
 
 // healthyTarget starts a fake portal with the S3 schedule (and a completed
 // task whose link is signed) and builds its target as a config entry is.
-func healthyTarget(t *testing.T, timeout time.Duration) (*docspacetest.Portal, *collector.Target) {
+func healthyTarget(t *testing.T, timeout time.Duration) (*docspacetest.Portal, *collector.Portal) {
 	t.Helper()
 	fake, srv := newFakePortal(t)
 	fake.SetProgress(docspacetest.ProgressCompleted)
 	keyFile := writeFile(t, "api-key", testKey+"\n")
 	target, err := buildTarget(config.Portal{Name: "main", URL: srv.URL, APIKeyFile: keyFile, Timeout: timeout},
-		10*time.Second, collector.Options{Progress: true})
+		testDefaults, testOptions(collector.Options{}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func checkSample(t *testing.T, fams map[string]*dto.MetricFamily, name string, l
 func TestServeFormats(t *testing.T) {
 	_, target := healthyTarget(t, 5*time.Second)
 	logger, logs := testLogger()
-	s := newScraper(logger, 500*time.Millisecond, nil)
+	s := newScrapeHandler(logger, 500*time.Millisecond, nil)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, target, nil) })
 	for _, tt := range []struct {
 		name, accept string
@@ -229,7 +229,7 @@ func TestServeMergesExporterMetrics(t *testing.T) {
 				registerer = self
 			}
 			logger, _ := testLogger()
-			s := newScraper(logger, 500*time.Millisecond, registerer)
+			s := newScrapeHandler(logger, 500*time.Millisecond, registerer)
 			handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, target, self) })
 			for scrape := 1; scrape <= 2; scrape++ { // promhttp registers its counter again on each scrape
 				rec := scrapeWith(t, handler, http.MethodGet, "/metrics", map[string]string{"Accept": string(expfmt.FmtProtoDelim)})
@@ -252,7 +252,7 @@ func TestServeMergesExporterMetrics(t *testing.T) {
 func TestServeInvalidTimeoutHeader(t *testing.T) {
 	fake, target := healthyTarget(t, 5*time.Second)
 	logger, logs := testLogger()
-	s := newScraper(logger, 500*time.Millisecond, nil)
+	s := newScrapeHandler(logger, 500*time.Millisecond, nil)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, target, nil) })
 	rec := scrapeWith(t, handler, http.MethodGet, "/metrics", map[string]string{scrapeTimeoutHeader: "soon"})
 	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `header "soon": want a positive number of seconds`) {
@@ -273,7 +273,7 @@ func TestServeHungPortalAnswersBeforeDeadline(t *testing.T) {
 	fake, target := healthyTarget(t, 10*time.Second)
 	fake.SetHang(true)
 	logger, logs := testLogger()
-	s := newScraper(logger, 500*time.Millisecond, nil)
+	s := newScrapeHandler(logger, 500*time.Millisecond, nil)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, target, nil) })
 	start := time.Now()
 	rec := scrapeWith(t, handler, http.MethodGet, "/metrics", map[string]string{scrapeTimeoutHeader: "1"})
@@ -297,7 +297,7 @@ func TestProbeHandler(t *testing.T) {
 	evil := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { evilHits.Add(1) }))
 	defer evil.Close()
 	var asked []string
-	lookup := func(name string) *collector.Target {
+	lookup := func(name string) *collector.Portal {
 		asked = append(asked, name)
 		if name == "main" {
 			return target
@@ -305,7 +305,7 @@ func TestProbeHandler(t *testing.T) {
 		return nil
 	}
 	logger, logs := testLogger()
-	probe := newScraper(logger, 500*time.Millisecond, nil).probe(lookup)
+	probe := newScrapeHandler(logger, 500*time.Millisecond, nil).probe(lookup)
 	for _, tt := range []struct {
 		query    string
 		code     int
@@ -344,9 +344,9 @@ func equalStrings(a, b []string) bool {
 func TestMethods(t *testing.T) {
 	_, target := healthyTarget(t, 5*time.Second)
 	configFile := writeFile(t, "portals.yml", fmt.Sprintf("portals:\n  - name: main\n    url: %s\n    api_key_file: %s\n",
-		strings.TrimSuffix(target.Settings().URL, "/"), target.Settings().APIKeyFile))
+		strings.TrimSuffix(target.Config().URL, "/"), target.Config().APIKeyFile))
 	portals, err := config.NewHolder(configFile, func(cfg *config.Config) (*fleet, error) {
-		return newFleet(cfg, nil, 10*time.Second, collector.Options{Progress: true})
+		return newFleet(cfg, nil, testDefaults, testOptions(collector.Options{}))
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -354,8 +354,8 @@ func TestMethods(t *testing.T) {
 	logger, logs := testLogger()
 	build := func(portals *config.Holder[*fleet], reload func() error) http.Handler {
 		self := prometheus.NewRegistry()
-		mux, err := newMux(routes{metricsPath: "/metrics", target: target, portals: portals, self: self, selfMetrics: true,
-			scraper: newScraper(logger, 500*time.Millisecond, self), reload: reload})
+		mux, err := newMux(routes{metricsPath: "/metrics", portal: target, portals: portals, self: self, selfMetrics: true,
+			scrapes: newScrapeHandler(logger, 500*time.Millisecond, self), reload: reload})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -36,13 +36,13 @@ func TestProbeDebug(t *testing.T) {
 	fake.SetOverride(docspacetest.PathHistory, docspacetest.ForbiddenAccessDenied())
 	keyFile := writeFile(t, "api-key", testKey+"\n")
 	target, err := buildTarget(config.Portal{Name: "main", URL: srv.URL, APIKeyFile: keyFile, Timeout: 5 * time.Second},
-		10*time.Second, collector.Options{Progress: true, HistoryInterval: time.Hour, HistoryTimeout: 5 * time.Second})
+		config.Defaults{Timeout: 10 * time.Second, HistoryInterval: time.Hour}, testOptions(collector.Options{HistoryTimeout: 5 * time.Second}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil)) // the exporter's log at info level
-	probe := newScraper(logger, 500*time.Millisecond, nil).probe(func(name string) *collector.Target {
+	probe := newScrapeHandler(logger, 500*time.Millisecond, nil).probe(func(name string) *collector.Portal {
 		if name == "main" {
 			return target
 		}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"cmp"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -46,10 +48,11 @@ func (s portalSettings) viaFlags(t *testing.T) func() error {
 			t.Fatal(err)
 		}
 	}
-	p := flagPortal(config.Portal{URL: s.url, APIKeyFile: s.keyFile, Timezone: s.timezone, Timeout: s.timeout, TLS: config.TLS{CAFile: s.caFile}, HistoryInterval: history})
+	d := config.Defaults{Timeout: cmp.Or(s.timeout, 10*time.Second), HistoryInterval: history}
+	p := config.Portal{URL: s.url, APIKeyFile: s.keyFile, Timezone: s.timezone, TLS: config.TLS{CAFile: s.caFile}}
 	return func() error {
-		_, err := buildTarget(p, 10*time.Second, collector.Options{})
-		return err
+		_, err := flagPortal(p, d, testOptions(collector.Options{}))
+		return errors.Join(checkDefaults(d), err)
 	}
 }
 
@@ -85,7 +88,7 @@ func (s portalSettings) viaFile(t *testing.T) func() error {
 		if err != nil {
 			return err
 		}
-		_, err = newFleet(cfg, nil, 10*time.Second, collector.Options{HistoryInterval: time.Hour})
+		_, err = newFleet(cfg, nil, config.Defaults{Timeout: 10 * time.Second, HistoryInterval: time.Hour}, testOptions(collector.Options{}))
 		return err
 	}
 }
@@ -106,6 +109,9 @@ func problems(err error) []string {
 	msg := fileLocation.ReplaceAllString(err.Error(), "")
 	msg = variable.ReplaceAllString(msg, "environment variable $$VAR")
 	for field, flag := range flagNames {
+		msg = strings.ReplaceAll(msg, flag, field)
+	}
+	for field, flag := range defaultFlags {
 		msg = strings.ReplaceAll(msg, flag, field)
 	}
 	lines := strings.Split(msg, "\n")

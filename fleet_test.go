@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/pem"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
@@ -63,79 +62,60 @@ func scrapeTarget(t *testing.T, f *fleet, name string, logger *slog.Logger) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	testutil.CollectAndCount(collector.New(ctx, target, logger, nil))
+	testutil.CollectAndCount(target.Scrape(ctx, logger))
 }
 
-// waitFor waits up to 5 s for cond.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-}
-
-// A reload that replaces a portal lets go of its old connections, those
-// idle at once and those in use when their calls end; an unchanged portal
-// keeps its own.
-func TestReloadLetsGoOfReplacedPortals(t *testing.T) {
-	changed, kept := newCountedPortal(t), newCountedPortal(t)
+// A reload builds every portal anew, and the new one uses the connections
+// the old one left in the shared pool; a scrape in flight during a reload
+// ends normally.
+func TestReloadKeepsConnections(t *testing.T) {
+	a, b := newCountedPortal(t), newCountedPortal(t)
 	keyFile := writeFile(t, "key", testKey)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	opts := collector.Options{Progress: true}
-	v1 := fleetConfig(t, keyFile, "changed", changed.url, "10s", "kept", kept.url, "10s")
-	v2 := fleetConfig(t, keyFile, "changed", changed.url, "9s", "kept", kept.url, "10s")
+	logger := slog.New(slog.DiscardHandler)
+	// One call a scrape, so one connection a portal.
+	opts := testOptions(collector.Options{Off: map[string]bool{"progress": true}})
+	v1 := fleetConfig(t, keyFile, "a", a.url, "10s", "b", b.url, "10s")
+	v2 := fleetConfig(t, keyFile, "a", a.url, "9s", "b", b.url, "10s")
 
-	f1, err := newFleet(v1, nil, 10*time.Second, opts)
+	f1, err := newFleet(v1, nil, testDefaults, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	scrapeTarget(t, f1, "changed", logger)
-	scrapeTarget(t, f1, "kept", logger)
-	if changed.open() == 0 || kept.open() == 0 {
-		t.Fatalf("no connection kept alive after a scrape: %d and %d", changed.open(), kept.open())
-	}
-	keptConns := kept.open()
-
-	f2, err := newFleet(v2, f1, 10*time.Second, opts)
+	scrapeTarget(t, f1, "a", logger)
+	scrapeTarget(t, f1, "b", logger)
+	opened := a.open() + b.open()
+	f2, err := newFleet(v2, f1, testDefaults, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f2.lookup("changed") == f1.lookup("changed") || f2.lookup("kept") != f1.lookup("kept") {
-		t.Fatal("the reload did not rebuild exactly the changed portal")
+	if f2.lookup("a") == f1.lookup("a") || f2.lookup("a").Config().Timeout != 9*time.Second {
+		t.Fatal("the reload did not build the portal anew")
 	}
-	waitFor(t, "the replaced portal's idle connections to close", func() bool { return changed.open() == 0 })
-	if n := kept.open(); n != keptConns {
-		t.Errorf("the unchanged portal has %d connections open, want its %d", n, keptConns)
+	scrapeTarget(t, f2, "a", logger)
+	scrapeTarget(t, f2, "b", logger)
+	if n := a.open() + b.open(); n != opened {
+		t.Errorf("after the reload %d connections are open, want the %d of before: the new portals use them", n, opened)
 	}
 
-	// A scrape in flight while its portal is replaced ends normally, and
-	// then its connections close.
-	scrapeTarget(t, f2, "changed", logger)
-	changed.fake.SetLatency(300 * time.Millisecond)
+	a.fake.SetLatency(300 * time.Millisecond)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		c := collector.New(ctx, f2.lookup("changed"), logger, nil)
-		if n := testutil.CollectAndCount(c, "docspace_up"); n != 1 {
+		if n := testutil.CollectAndCount(f2.lookup("a").Scrape(ctx, logger), "docspace_up"); n != 1 {
 			t.Errorf("the scrape in flight gave %d docspace_up", n)
 		}
 	}()
-	waitFor(t, "the scrape to reach the portal", func() bool { return changed.fake.Requests(docspacetest.PathSchedule) == 3 })
-	if _, err := newFleet(v1, f2, 10*time.Second, opts); err != nil {
+	docspacetest.WaitFor(t, "the scrape to reach the portal", func() bool { return a.fake.Requests(docspacetest.PathSchedule) == 3 })
+	if _, err := newFleet(v1, f2, testDefaults, opts); err != nil {
 		t.Fatal(err)
 	}
 	<-done
-	waitFor(t, "the connections of the scrape in flight to close", func() bool { return changed.open() == 0 })
 }
 
-// A rebuilt portal keeps what the old one learnt: a reload neither calls
-// a portal that asked to wait nor logs its failure again.
+// A rebuilt portal keeps what the exporter remembers of it: a reload
+// neither calls a portal that asked to wait nor logs its failure again.
 func TestReloadKeepsWhatAPortalLearnt(t *testing.T) {
 	p := newCountedPortal(t)
 	p.fake.SetOverride(docspacetest.PathSchedule, docspacetest.RateLimited())
@@ -143,9 +123,9 @@ func TestReloadKeepsWhatAPortalLearnt(t *testing.T) {
 	keyFile := writeFile(t, "key", testKey)
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
-	opts := collector.Options{Progress: true}
+	opts := testOptions(collector.Options{})
 
-	f1, err := newFleet(fleetConfig(t, keyFile, "main", p.url, "10s"), nil, 10*time.Second, opts)
+	f1, err := newFleet(fleetConfig(t, keyFile, "main", p.url, "10s"), nil, testDefaults, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,7 +134,7 @@ func TestReloadKeepsWhatAPortalLearnt(t *testing.T) {
 	if n := strings.Count(logs.String(), "DocSpace scrape failed"); n != 1 {
 		t.Fatalf("the first scrape logged %d failures, want 1:\n%s", n, logs)
 	}
-	f2, err := newFleet(fleetConfig(t, keyFile, "main", p.url, "9s"), f1, 10*time.Second, opts)
+	f2, err := newFleet(fleetConfig(t, keyFile, "main", p.url, "9s"), f1, testDefaults, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,9 +147,67 @@ func TestReloadKeepsWhatAPortalLearnt(t *testing.T) {
 	}
 }
 
-// A reload builds a portal again when its CA file's content changed, even
-// if nothing else of it did.
-func TestReloadRereadsAChangedCAFile(t *testing.T) {
+// Each thing the exporter remembers of a portal survives a reload that
+// builds the portal anew: its time zone, its stored-backup history, what
+// the log said of its latest failed task, and of its calls (Retry-After is
+// above). A reload that gives the portal another URL starts it afresh.
+func TestReloadKeepsEachRememberedThing(t *testing.T) {
+	p := newCountedPortal(t)
+	p.fake.SetTimezone("Europe/Berlin")
+	p.fake.SetProgress(docspacetest.ProgressFailed)
+	other := newCountedPortal(t)
+	other.fake.SetProgress(docspacetest.ProgressFailed)
+	keyFile := writeFile(t, "key", testKey)
+	logs := &syncBuffer{}
+	logger := slog.New(slog.NewTextHandler(logs, nil))
+	opts := testOptions(collector.Options{HistoryTimeout: time.Minute})
+	d := config.Defaults{Timeout: 10 * time.Second, HistoryInterval: time.Hour}
+	parse := func(url, timeout string) *config.Config {
+		t.Helper()
+		cfg, err := config.Parse(fmt.Appendf(nil, "portals:\n  - {name: main, url: '%s', timeout: %s, api_key_file: '%s'}\n", url, timeout, keyFile), "portals.yml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	f, err := newFleet(parse(p.url, "10s"), nil, d, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrapeTarget(t, f, "main", logger)
+	for i, timeout := range []string{"9s", "8s"} {
+		if f, err = newFleet(parse(p.url, timeout), f, d, opts); err != nil {
+			t.Fatal(err)
+		}
+		scrapeTarget(t, f, "main", logger)
+		for _, c := range []struct {
+			what string
+			got  int
+		}{
+			{"settings calls (the time zone)", p.fake.Requests(docspacetest.PathSettings)},
+			{"history calls", p.fake.Requests(docspacetest.PathHistory)},
+			{"log lines of the failed task", strings.Count(logs.String(), "the latest DocSpace backup task failed")},
+		} {
+			if c.got != 1 {
+				t.Errorf("after reload %d: %d %s, want 1", i+1, c.got, c.what)
+			}
+		}
+	}
+
+	if f, err = newFleet(parse(other.url, "8s"), f, d, opts); err != nil {
+		t.Fatal(err)
+	}
+	scrapeTarget(t, f, "main", logger)
+	if n := other.fake.Requests(docspacetest.PathSettings) + other.fake.Requests(docspacetest.PathHistory); n != 2 {
+		t.Errorf("a portal moved to another URL made %d settings and history calls, want 2: it starts afresh", n)
+	}
+	if n := strings.Count(logs.String(), "the latest DocSpace backup task failed"); n != 2 {
+		t.Errorf("a portal moved to another URL logged its failed task %d times in all, want 2", n)
+	}
+}
+
+// A reload reads a portal's CA file again.
+func TestReloadRereadsTheCAFile(t *testing.T) {
 	fake := docspacetest.NewPortal(testKey)
 	fake.SetSchedule(docspacetest.ScheduleWeekly)
 	srv := httptest.NewTLSServer(fake)
@@ -182,11 +220,11 @@ func TestReloadRereadsAChangedCAFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := collector.Options{}
+	opts := testOptions(collector.Options{})
 	logs := &syncBuffer{}
 	logger := slog.New(slog.NewTextHandler(logs, nil))
 
-	f1, err := newFleet(cfg, nil, 10*time.Second, opts)
+	f1, err := newFleet(cfg, nil, testDefaults, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -194,18 +232,12 @@ func TestReloadRereadsAChangedCAFile(t *testing.T) {
 	if !strings.Contains(logs.String(), "does not sign the portal's certificate") {
 		t.Fatalf("the wrong CA file was not reported:\n%s", logs)
 	}
-	if f2, err := newFleet(cfg, f1, 10*time.Second, opts); err != nil || f2.lookup("main") != f1.lookup("main") {
-		t.Fatalf("a reload with nothing changed rebuilt the portal (%v)", err)
-	}
 
 	// The operator puts the right CA into the same file and reloads.
 	writeConfig(t, caFile, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw})))
-	f2, err := newFleet(cfg, f1, 10*time.Second, opts)
+	f2, err := newFleet(cfg, f1, testDefaults, opts)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if f2.lookup("main") == f1.lookup("main") {
-		t.Fatal("the reload kept the portal built with the old CA file")
 	}
 	scrapeTarget(t, f2, "main", logger)
 	if !strings.Contains(logs.String(), "DocSpace scrape works again") {
@@ -213,14 +245,14 @@ func TestReloadRereadsAChangedCAFile(t *testing.T) {
 	}
 }
 
-// A reload that changes only a portal's labels keeps its target; one that
-// changes how it is scraped (its timeout) builds a new target that keeps
-// the stored-backup history, so neither reads the history again before its
-// interval has passed.
+// A reload that changes a portal's labels or its timeout keeps its stored
+// backup history, so the history is not read again before its interval
+// has passed.
 func TestReloadKeepsTheStoredBackupHistory(t *testing.T) {
 	p := newCountedPortal(t)
 	keyFile := writeFile(t, "key", testKey)
-	opts := collector.Options{HistoryInterval: time.Hour, HistoryTimeout: time.Minute}
+	opts := testOptions(collector.Options{HistoryTimeout: time.Minute})
+	d := config.Defaults{Timeout: 10 * time.Second, HistoryInterval: time.Hour}
 	parse := func(timeout, env string) *config.Config {
 		t.Helper()
 		cfg, err := config.Parse(fmt.Appendf(nil, "portals:\n  - {name: main, url: '%s', timeout: %s, api_key_file: '%s', timezone: UTC, labels: {env: %s}}\n",
@@ -231,7 +263,7 @@ func TestReloadKeepsTheStoredBackupHistory(t *testing.T) {
 		return cfg
 	}
 	logger := slog.New(slog.DiscardHandler)
-	f1, err := newFleet(parse("10s", "prod"), nil, 10*time.Second, opts)
+	f1, err := newFleet(parse("10s", "prod"), nil, d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -239,24 +271,17 @@ func TestReloadKeepsTheStoredBackupHistory(t *testing.T) {
 	if n := p.fake.Requests(docspacetest.PathHistory); n != 1 {
 		t.Fatalf("the first scrape read the history %d times, want 1", n)
 	}
-
-	f2, err := newFleet(parse("10s", "staging"), f1, 10*time.Second, opts)
+	f2, err := newFleet(parse("10s", "staging"), f1, d, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f2.lookup("main") != f1.lookup("main") {
-		t.Error("a reload that changed only a label rebuilt the portal")
-	}
-	f3, err := newFleet(parse("9s", "staging"), f2, 10*time.Second, opts)
+	f3, err := newFleet(parse("9s", "staging"), f2, d, opts)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if f3.lookup("main") == f2.lookup("main") {
-		t.Fatal("a reload that changed the timeout kept the old target")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	n, err := testutil.GatherAndCount(prometheusRegistry(t, collector.New(ctx, f3.lookup("main"), logger, nil)), "docspace_backup_history_backups")
+	n, err := testutil.GatherAndCount(prometheusRegistry(t, f3.lookup("main").Scrape(ctx, logger)), "docspace_backup_history_backups")
 	if err != nil || n != 1 {
 		t.Errorf("after the rebuild: %d docspace_backup_history_backups series (%v), want the kept one", n, err)
 	}

@@ -58,7 +58,7 @@ func TestCallLog(t *testing.T) {
 
 	// A fixed time zone, the progress collector and the history off.
 	f = newFixture(t, func(p *config.Portal) { p.Timezone = "Europe/Berlin" })
-	f.target.progress = false
+	f.rebuild(Options{Off: map[string]bool{"progress": true}})
 	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
 	logs = scrape(f)
 	for _, want := range []string{

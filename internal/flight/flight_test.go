@@ -1,10 +1,8 @@
-package client
+package flight
 
 import (
 	"context"
 	"errors"
-	"net/http"
-	"net/http/httptest"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -14,7 +12,7 @@ import (
 )
 
 // inFlight returns how many calls of g can be joined.
-func (g *group) inFlight() int {
+func (g *Group) inFlight() int {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return len(g.calls)
@@ -22,7 +20,7 @@ func (g *group) inFlight() int {
 
 // Callers that wait at the same time share one call and get its result.
 func TestGroupShares(t *testing.T) {
-	var g group
+	var g Group
 	var calls atomic.Int32
 	release := make(chan struct{})
 	fn := func(context.Context) (any, error) {
@@ -34,14 +32,14 @@ func TestGroupShares(t *testing.T) {
 	results := make(chan any, 10)
 	for range 10 {
 		wg.Go(func() {
-			v, err := g.do(context.Background(), "k", fn)
+			v, err := g.Do(context.Background(), "k", fn)
 			if err != nil {
 				t.Error(err)
 			}
 			results <- v
 		})
 	}
-	waitFor(t, "10 callers waiting", func() bool {
+	docspacetest.WaitFor(t, "10 callers waiting", func() bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		c := g.calls["k"]
@@ -62,7 +60,7 @@ func TestGroupShares(t *testing.T) {
 		t.Errorf("%d calls left in flight", n)
 	}
 	// A later caller gets a new call.
-	if _, err := g.do(context.Background(), "k", fn); err != nil || calls.Load() != 2 {
+	if _, err := g.Do(context.Background(), "k", fn); err != nil || calls.Load() != 2 {
 		t.Errorf("a later caller: %v, %d calls; want a second call", err, calls.Load())
 	}
 }
@@ -70,7 +68,7 @@ func TestGroupShares(t *testing.T) {
 // When the caller that started a call leaves, the call goes on for the
 // others still waiting.
 func TestGroupCallOutlivesItsStarter(t *testing.T) {
-	var g group
+	var g Group
 	release := make(chan struct{})
 	cancelled := make(chan struct{})
 	fn := func(ctx context.Context) (any, error) {
@@ -85,16 +83,16 @@ func TestGroupCallOutlivesItsStarter(t *testing.T) {
 	first, leave := context.WithCancel(context.Background())
 	firstDone := make(chan error)
 	go func() {
-		_, err := g.do(first, "k", fn)
+		_, err := g.Do(first, "k", fn)
 		firstDone <- err
 	}()
-	waitFor(t, "the first caller", func() bool { return g.inFlight() == 1 })
+	docspacetest.WaitFor(t, "the first caller", func() bool { return g.inFlight() == 1 })
 	secondDone := make(chan any)
 	go func() {
-		v, _ := g.do(context.Background(), "k", fn)
+		v, _ := g.Do(context.Background(), "k", fn)
 		secondDone <- v
 	}()
-	waitFor(t, "the second caller", func() bool {
+	docspacetest.WaitFor(t, "the second caller", func() bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		return g.calls["k"].waiters == 2
@@ -117,7 +115,7 @@ func TestGroupCallOutlivesItsStarter(t *testing.T) {
 // When the last waiting caller leaves, the call is cancelled and forgotten:
 // the next caller starts afresh instead of joining it.
 func TestGroupLastCallerCancels(t *testing.T) {
-	var g group
+	var g Group
 	var calls atomic.Int32
 	cancelled := make(chan struct{}, 2)
 	hang := func(ctx context.Context) (any, error) {
@@ -131,7 +129,7 @@ func TestGroupLastCallerCancels(t *testing.T) {
 		wg.Go(func() {
 			ctx, cancel := context.WithTimeout(context.Background(), d)
 			defer cancel()
-			if _, err := g.do(ctx, "k", hang); !errors.Is(err, context.DeadlineExceeded) {
+			if _, err := g.Do(ctx, "k", hang); !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("caller with a %v deadline got %v", d, err)
 			}
 		})
@@ -148,66 +146,8 @@ func TestGroupLastCallerCancels(t *testing.T) {
 	if n := calls.Load(); n != 1 {
 		t.Errorf("fn was called %d times, want 1", n)
 	}
-	v, err := g.do(context.Background(), "k", func(context.Context) (any, error) { return "fresh", nil })
+	v, err := g.Do(context.Background(), "k", func(context.Context) (any, error) { return "fresh", nil })
 	if err != nil || v != "fresh" {
 		t.Errorf("the next caller got %v, %v; want a fresh call", v, err)
-	}
-}
-
-// A scrape that gives up on a hung portal takes the call with it: the
-// request to the portal is cancelled, and the next scrape calls afresh
-// rather than joining a call nobody waits for any more.
-func TestSharedCallEndsWithItsLastCaller(t *testing.T) {
-	fake := docspacetest.NewPortal(testKey)
-	fake.SetSchedule(docspacetest.ScheduleWeekly)
-	var requests atomic.Int32
-	firstGone := make(chan struct{})
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if requests.Add(1) == 1 { // the first request hangs until its caller goes
-			<-r.Context().Done()
-			close(firstGone)
-			return
-		}
-		fake.ServeHTTP(w, r)
-	}))
-	t.Cleanup(func() { fake.Close(); srv.Close() })
-	c := newClient(t, srv.URL)
-
-	// A scrape with a long deadline leaves early, as when Prometheus
-	// closes the connection.
-	scrape, leave := context.WithTimeout(context.Background(), time.Minute)
-	defer leave()
-	go func() {
-		for requests.Load() == 0 {
-			time.Sleep(time.Millisecond)
-		}
-		leave()
-	}()
-	_, err := c.BackupSchedule(scrape)
-	assertError(t, err, KindTimeout, 0, []string{"slow or hung"}, nil)
-	select {
-	case <-firstGone:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the request to the portal went on after its only scrape left")
-	}
-
-	s, err := c.BackupSchedule(testContext(t))
-	if err != nil || s == nil || *s.BackupsStored != 7 {
-		t.Fatalf("the next scrape: %+v, %v; want a fresh call that succeeds", s, err)
-	}
-	if n := requests.Load(); n != 2 {
-		t.Errorf("the portal saw %d requests, want 2", n)
-	}
-}
-
-// waitFor waits up to 5 s for cond.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }

@@ -10,48 +10,6 @@ import (
 	"github.com/docspace-exporter/docspace_exporter/client"
 )
 
-// remindEvery is how often a portal that stays failed is logged again.
-const remindEvery = 15 * time.Minute
-
-// health is what the log last said about something that can fail, a
-// portal's calls or the read of its time zone: the log tells when its state
-// changes, not on every scrape; the metrics tell the state of each scrape.
-type health struct {
-	cause    string    // why it fails; "" while it works
-	since    time.Time // when it began to fail for this cause
-	reminded time.Time // when it was last logged
-}
-
-// news is what a new outcome means for the log.
-type news int
-
-const (
-	noNews       news = iota
-	failing           // it began to fail, or fails for another cause
-	stillFailing      // it still fails for the same cause, last logged 15 minutes ago or more
-	recovered         // it works again
-)
-
-// observe records the outcome of now, failing for cause or working when
-// cause is "", and says what to log about it. was is the state before.
-func (h *health) observe(cause string, now time.Time) (n news, was health) {
-	was = *h
-	switch {
-	case cause == "" && was.cause == "":
-		return noNews, was
-	case cause == "":
-		*h = health{}
-		return recovered, was
-	case cause != was.cause:
-		*h = health{cause: cause, since: now, reminded: now}
-		return failing, was
-	case now.Sub(was.reminded) >= remindEvery:
-		h.reminded = now
-		return stillFailing, was
-	}
-	return noNews, was
-}
-
 // failure is a failed call of a scrape.
 type failure struct {
 	call string
@@ -88,8 +46,7 @@ next:
 // errorKind returns the kind and HTTP status of a call's error; kind 0 for
 // an error that is not the client's.
 func errorKind(err error) (client.Kind, int) {
-	var e *client.Error
-	if errors.As(err, &e) {
+	if e, ok := errors.AsType[*client.Error](err); ok {
 		return e.Kind, e.StatusCode
 	}
 	return 0, 0
@@ -115,12 +72,10 @@ func cause(groups []*failureGroup) string {
 // logFailures logs what a scrape's failed calls change: the first failure
 // and a change of cause with what to do, a reminder while the portal stays
 // failed, its recovery.
-func (c *Collector) logFailures(failures []failure) {
+func (s *scrape) logFailures(failures []failure) {
 	groups := groupFailures(failures)
-	t := c.target
-	t.mu.Lock()
-	n, was := t.calls.observe(cause(groups), t.now())
-	t.mu.Unlock()
+	m := s.portal.memory
+	n, was := m.observe(subjectCalls, cause(groups), true)
 	switch n {
 	case failing, stillFailing:
 		msg := "DocSpace scrape failed"
@@ -140,9 +95,9 @@ func (c *Collector) logFailures(failures []failure) {
 			if n == stillFailing {
 				attrs = append(attrs, "since", was.since.Format(time.RFC3339))
 			}
-			c.log().Error(msg, attrs...)
+			s.log().Error(msg, attrs...)
 		}
 	case recovered:
-		c.log().Info("DocSpace scrape works again", "failed", was.cause, "failed_for", t.now().Sub(was.since).Round(time.Second).String())
+		s.log().Info("DocSpace scrape works again", "failed", was.cause, "failed_for", m.now().Sub(was.since).Round(time.Second).String())
 	}
 }

@@ -21,43 +21,38 @@ func debugRequested(r *http.Request) bool {
 	return r.URL.Query().Get("debug") == "true"
 }
 
-// serveDebug answers a debug request with a plain-text account of one
-// scrape of target, bound to ctx: the portal, the scrape's deadline, the
-// log of the scrape at debug level (each call to DocSpace, its HTTP status,
-// duration, error kind and advice), then the metrics the scrape would have
-// served. The log lines also go to the exporter's log, at its own level.
-func (s *scraper) serveDebug(ctx context.Context, w http.ResponseWriter, target *collector.Target, timeout time.Duration) {
+// serveDebug answers a debug request with a plain-text account of one scrape
+// of portal, bound to ctx: the portal and deadline, the log at debug level
+// (each call to DocSpace, its HTTP status, duration, error kind and advice),
+// then the metrics; the log also goes to the exporter's log, at its level.
+func (s *scrapeHandler) serveDebug(ctx context.Context, w http.ResponseWriter, portal *collector.Portal, timeout time.Duration) {
 	log := &scrapeLog{}
 	logger := slog.New(slog.NewMultiHandler(s.logger.Handler(),
 		slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collector.New(ctx, target, logger, nil))
+	registry.MustRegister(portal.Scrape(ctx, logger))
 	families, gatherErr := registry.Gather()
 
-	p := target.Settings()
-	deadline := "deadline " + timeout.String()
-	var out bytes.Buffer
-	fmt.Fprintf(&out, "Scrape of portal %q (%s, configured at %s), %s.\n\nLog of the scrape:\n",
-		p.Name, redactedURL(p.URL), p.Source(), deadline)
-	out.Write(log.close())
+	p := portal.Config()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "Scrape of portal %q (%s, configured at %s), deadline %s.\n\nLog of the scrape:\n",
+		p.Name, redactedURL(p.URL), p.Source(), timeout)
+	_, _ = w.Write(log.close())
 	if gatherErr != nil {
-		fmt.Fprintf(&out, "gathering the metrics failed: %v\n", gatherErr)
+		fmt.Fprintf(w, "gathering the metrics failed: %v\n", gatherErr)
 	}
-	out.WriteString("\nMetrics that would have been served:\n")
-	enc := expfmt.NewEncoder(&out, expfmt.NewFormat(expfmt.TypeTextPlain))
+	fmt.Fprint(w, "\nMetrics that would have been served:\n")
+	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
 	for _, mf := range families {
 		if err := enc.Encode(mf); err != nil {
-			fmt.Fprintf(&out, "encoding %s failed: %v\n", mf.GetName(), err)
+			fmt.Fprintf(w, "encoding %s failed: %v\n", mf.GetName(), err)
 		}
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	_, _ = w.Write(out.Bytes())
 }
 
 // scrapeLog holds the log lines of one debug scrape. A call the scrape
 // started in the background (the stored-backup history) may log after the
-// answer was written: close takes the lines so far, and later lines are
-// dropped.
+// answer was written: those lines are dropped.
 type scrapeLog struct {
 	mu     sync.Mutex
 	b      bytes.Buffer
