@@ -129,7 +129,8 @@ const (
 // repository's folder, in a network namespace of its own (so its ports,
 // 8080 and the exporter's 9977, are free and nothing leaves loopback) and
 // with a HOME of its own. A block that starts an exporter is left to serve
-// until /metrics answers; its metrics and landing page are saved in $OUT.
+// until /metrics answers with docspace_up 1, for at most 180 s; its metrics
+// and landing page are saved in $OUT.
 // It prints how the block ended: "serving" or "exited N".
 const sandboxScript = `
 ip link set lo up
@@ -137,10 +138,14 @@ setsid bash -e -c "$BLOCK" >"$OUT/log" 2>&1 </dev/null &
 pid=$!
 status="still starting after 180 s"
 for _ in $(seq 1 360); do
+	# The block's fake portal may start after its exporter: wait for a
+	# scrape that reaches it.
 	if curl -fsS --max-time 5 -o "$OUT/metrics" http://localhost:9977/metrics 2>/dev/null; then
 		status=serving
-		curl -fsS --max-time 5 -o "$OUT/landing" http://localhost:9977/ 2>/dev/null || true
-		break
+		if grep -qx 'docspace_up 1' "$OUT/metrics"; then
+			curl -fsS --max-time 5 -o "$OUT/landing" http://localhost:9977/ 2>/dev/null || true
+			break
+		fi
 	fi
 	if ! kill -0 "$pid" 2>/dev/null; then
 		wait "$pid" && status="exited 0" || status="exited $?"
