@@ -26,4 +26,5 @@ if ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "${staticcheck_version#
 	echo "installing staticcheck $staticcheck_version"
 	go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
 fi
+bash scripts/build-kube.sh
 echo "install-deps: ok"
