@@ -8,7 +8,7 @@
 # With version information (shown by --version and docspace_exporter_build_info):
 #
 #   docker build \
-#     --build-arg VERSION="$(git describe --tags --always --dirty)" \
+#     --build-arg VERSION="$(cat VERSION)" \
 #     --build-arg REVISION="$(git rev-parse HEAD)" \
 #     --build-arg BRANCH="$(git rev-parse --abbrev-ref HEAD)" \
 #     --build-arg BUILD_DATE="$(date -u +%Y-%m-%dT%H:%M:%SZ)" \

@@ -2,7 +2,8 @@
 # as root) and runs every test; CI runs exactly that (.ci/run).
 
 GO          ?= go
-VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+# The release's version: the VERSION file (its entry heads CHANGELOG.md); override with make VERSION=...
+VERSION     ?= $(shell cat VERSION)
 REVISION    ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 BRANCH      ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
 BUILD_DATE  ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
@@ -10,17 +11,23 @@ VERSION_PKG := github.com/prometheus/common/version
 LDFLAGS     := -s -w -X $(VERSION_PKG).Version=$(VERSION) -X $(VERSION_PKG).Revision=$(REVISION) \
                -X $(VERSION_PKG).Branch=$(BRANCH) -X $(VERSION_PKG).BuildUser=$(USER)@$(shell hostname) \
                -X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
+BINARY      ?= docspace_exporter
+# jsonnetfmt and jsonnet-lint, installed by scripts/install-jsonnet-tools.sh (same version).
+JSONNET_TOOLS := /var/cache/docspace-exporter/tools/jsonnet-v0.22.0
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 # The Go modules: the exporter (.) and, each with the dependencies of its
 # tests only, the mixin, the deployment examples and the end-to-end test.
 MODULES     := . mixin examples e2e
+# The helm the chart's tests (examples/helm_test.go) run: scripts/build-helm.sh builds it.
+HELM_BIN    ?= /var/cache/docspace-exporter/tools/helm-v4.3.2/helm
+export HELM_BIN
 
 .PHONY: all build test deps lint unit e2e packaging demo-test bench load demo release generate clean
 
 all: build
 
 build:
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o docspace_exporter .
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
 ## test: everything CI runs: set-up, lint, unit tests with -race, end to end, packaging, demo.
 test: deps lint unit e2e packaging demo-test
@@ -34,14 +41,24 @@ lint:
 		echo "the exporter's go.mod lists the test-only modules above: keep them in the go.mod of mixin/, examples/ or e2e/"; exit 1; fi
 	for m in $(MODULES); do (cd $$m && $(GO) vet -tags e2e ./... && $(STATICCHECK) -tags e2e ./...) || exit 1; done
 	shellcheck -x scripts/*.sh .ci/run
+	bash scripts/check-licenses.sh
+	@cd mixin && files=$$(find . -name '*.libsonnet' -o -name '*.jsonnet' | sort) && \
+		{ $(JSONNET_TOOLS)/jsonnetfmt --test $$files || { echo "jsonnetfmt needed (jsonnetfmt -i) on the files above"; exit 1; }; } && \
+		for f in $$files; do $(JSONNET_TOOLS)/jsonnet-lint $$f || exit 1; done && echo "jsonnetfmt, jsonnet-lint: ok"
 
 unit:
 	for m in $(filter-out e2e,$(MODULES)); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
 
+# e2e runs the end-to-end suite twice: against Debian's Prometheus and
+# Alertmanager, and against the builds of scripts/build-prometheus.sh.
+PROM3_DIR   := /var/cache/docspace-exporter/tools/prometheus-3.16.0
+AM_DIR      := /var/cache/docspace-exporter/tools/alertmanager-0.35.0
 e2e:
 	cd e2e && $(GO) test -count=1 -tags e2e -run E2E -v ./
+	cd e2e && E2E_PROMETHEUS=$(PROM3_DIR)/prometheus E2E_PROMTOOL=$(PROM3_DIR)/promtool \
+		E2E_ALERTMANAGER=$(AM_DIR)/alertmanager $(GO) test -count=1 -tags e2e -run E2E -v ./
 
-## generate: rewrite the mixin's alerts and dashboards, then the Kubernetes PrometheusRule made from them.
+## generate: rewrite the mixin's alerts and dashboards, then the Kubernetes PrometheusRule and the chart's alerts made from them.
 generate:
 	cd mixin && $(GO) test -count=1 . -update
 	cd examples && $(GO) test -count=1 . -update

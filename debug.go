@@ -26,20 +26,16 @@ func debugRequested(r *http.Request) bool {
 // log of the scrape at debug level (each call to DocSpace, its HTTP status,
 // duration, error kind and advice), then the metrics the scrape would have
 // served. The log lines also go to the exporter's log, at its own level.
-// err is why the scrape cannot start, as for collector.New.
-func (s *scraper) serveDebug(ctx context.Context, w http.ResponseWriter, target *collector.Target, timeout time.Duration, err error) {
+func (s *scraper) serveDebug(ctx context.Context, w http.ResponseWriter, target *collector.Target, timeout time.Duration) {
 	log := &scrapeLog{}
 	logger := slog.New(slog.NewMultiHandler(s.logger.Handler(),
 		slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(collector.New(ctx, target, logger, err))
+	registry.MustRegister(collector.New(ctx, target, logger, nil))
 	families, gatherErr := registry.Gather()
 
 	p := target.Settings()
 	deadline := "deadline " + timeout.String()
-	if err != nil {
-		deadline = "the scrape cannot start"
-	}
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "Scrape of portal %q (%s, configured at %s), %s.\n\nLog of the scrape:\n",
 		p.Name, redactedURL(p.URL), p.Source(), deadline)

@@ -101,8 +101,8 @@ func TestProbeDebug(t *testing.T) {
 	// An invalid scrape timeout header is told, and nothing is called.
 	before := fake.Requests(docspacetest.PathSchedule)
 	rec = scrapeWith(t, probe, http.MethodGet, "/probe?target=main&debug=true", map[string]string{scrapeTimeoutHeader: "soon"})
-	if body := rec.Body.String(); !strings.Contains(body, "the scrape cannot start") || !strings.Contains(body, "invalid X-Prometheus-Scrape-Timeout-Seconds header") {
-		t.Errorf("the debug answer for a bad header does not say why:\n%s", body)
+	if body := rec.Body.String(); rec.Code != http.StatusBadRequest || !strings.Contains(body, "invalid X-Prometheus-Scrape-Timeout-Seconds header") {
+		t.Errorf("the debug answer for a bad header: %d, does not say why:\n%s", rec.Code, body)
 	}
 	if n := fake.Requests(docspacetest.PathSchedule) - before; n != 0 {
 		t.Errorf("the portal was called %d times for a scrape that cannot start", n)

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -62,12 +63,15 @@ type scraper struct {
 	// offset is taken off Prometheus' scrape timeout.
 	offset time.Duration
 	opts   promhttp.HandlerOpts
+	// lastBadRequest is when a bad request was last logged above debug
+	// level, in Unix seconds.
+	lastBadRequest *atomic.Int64
 }
 
 // newScraper returns a scraper. When self is not nil, promhttp counts its
 // errors there (promhttp_metric_handler_errors_total).
 func newScraper(logger *slog.Logger, offset time.Duration, self prometheus.Registerer) *scraper {
-	return &scraper{logger: logger, offset: offset, opts: promhttp.HandlerOpts{
+	return &scraper{logger: logger, offset: offset, lastBadRequest: new(atomic.Int64), opts: promhttp.HandlerOpts{
 		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError),
 		// A failing portal is docspace_up 0, not an HTTP error; should
 		// gathering ever fail, what could be gathered is still served.
@@ -85,16 +89,20 @@ func newScraper(logger *slog.Logger, offset time.Duration, self prometheus.Regis
 // the account of the scrape instead (serveDebug), without extra.
 func (s *scraper) serve(w http.ResponseWriter, r *http.Request, target *collector.Target, extra prometheus.Gatherer) {
 	timeout, err := scrapeTimeout(r, target.Settings().Timeout, s.offset)
+	if err != nil {
+		s.badRequest(w, r, err)
+		return
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	if debugRequested(r) {
-		s.serveDebug(ctx, w, target, timeout, err)
+		s.serveDebug(ctx, w, target, timeout)
 		return
 	}
 
 	// The calls to DocSpace are made first, as blackbox_exporter probes
 	// before it serves the probe's registry; then the registry gathers.
-	c := collector.New(ctx, target, s.logger, err)
+	c := collector.New(ctx, target, s.logger, nil)
 	c.Scrape()
 	registry := prometheus.NewRegistry()
 	registry.MustRegister(c)
@@ -103,6 +111,21 @@ func (s *scraper) serve(w http.ResponseWriter, r *http.Request, target *collecto
 		g = prometheus.Gatherers{extra, registry}
 	}
 	promhttp.HandlerFor(g, s.opts).ServeHTTP(w, r)
+}
+
+// badRequest answers 400 to a scrape request that cannot be served as
+// sent, such as one with an invalid scrape timeout header. It is the
+// client's fault, not the portal's: the portal's state is left alone, and
+// the error is logged as a warning at most once a minute, else at debug
+// level, so that no client can fill the log.
+func (s *scraper) badRequest(w http.ResponseWriter, r *http.Request, err error) {
+	level := slog.LevelDebug
+	now := time.Now().Unix()
+	if last := s.lastBadRequest.Load(); now-last >= 60 && s.lastBadRequest.CompareAndSwap(last, now) {
+		level = slog.LevelWarn
+	}
+	s.logger.Log(r.Context(), level, "bad scrape request (more are logged at debug level for a minute)", "err", err, "remote", r.RemoteAddr)
+	http.Error(w, "bad scrape request: "+err.Error(), http.StatusBadRequest)
 }
 
 // probe answers /probe?target=<name> with the metrics of the configured

@@ -255,12 +255,9 @@ func TestServeInvalidTimeoutHeader(t *testing.T) {
 	s := newScraper(logger, 500*time.Millisecond, nil)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(w, r, target, nil) })
 	rec := scrapeWith(t, handler, http.MethodGet, "/metrics", map[string]string{scrapeTimeoutHeader: "soon"})
-	if rec.Code != http.StatusOK {
-		t.Errorf("HTTP %d, want 200", rec.Code)
+	if rec.Code != http.StatusBadRequest || !strings.Contains(rec.Body.String(), `header "soon": want a positive number of seconds`) {
+		t.Errorf("HTTP %d, want 400 with the reason:\n%s", rec.Code, rec.Body)
 	}
-	fams := decodeAs(t, rec.Body.Bytes(), expfmt.FmtText)
-	checkSample(t, fams, "docspace_up", nil, 0)
-	checkSample(t, fams, "docspace_api_status_code", nil, 0)
 	for _, path := range []string{docspacetest.PathSchedule, docspacetest.PathProgress, docspacetest.PathSettings} {
 		if n := fake.Requests(path); n != 0 {
 			t.Errorf("DocSpace was called %d times on %s", n, path)

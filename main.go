@@ -33,6 +33,10 @@ import (
 
 const exporterName = "docspace_exporter"
 
+// maxWebConfigSize is the largest --web.config.file read: it holds TLS
+// settings and a few bcrypt hashes.
+const maxWebConfigSize = 1 << 20
+
 func main() {
 	os.Exit(run(os.Args[1:]))
 }
@@ -138,6 +142,11 @@ func run(args []string) int {
 		}
 	}
 	if *webConfig.WebConfigFile != "" {
+		// exporter-toolkit reads the file whole, without a limit, and
+		// would block on a named pipe.
+		if _, err := smallfile.Read(*webConfig.WebConfigFile, maxWebConfigSize); err != nil {
+			return fail("--web.config.file: %v", err)
+		}
 		if err := web.Validate(*webConfig.WebConfigFile); err != nil {
 			return fail("--web.config.file %s: %v", smallfile.Name(*webConfig.WebConfigFile), err)
 		}
@@ -283,16 +292,42 @@ const (
 	// writeTimeout bounds a whole answer. It must exceed the longest
 	// scrape, which is bounded by the longest timeout a portal may have.
 	writeTimeout = config.MaxTimeout + 30*time.Second
+	// readTimeout bounds the reading of a whole request, body included.
+	// net/http cancels a request whose connection passes it, so it cannot
+	// be shorter than the longest answer.
+	readTimeout = writeTimeout
+	// maxHeaderBytes is the most header bytes a request may have: those of
+	// Prometheus take under 1 KiB, with room for large basic auth and
+	// cookies. Past it the server answers 431.
+	maxHeaderBytes = 32 << 10
 )
 
 // newHTTPServer returns the exporter's HTTP server for handler.
 func newHTTPServer(handler http.Handler) *http.Server {
 	return &http.Server{
-		Handler:           handler,
+		Handler:           noBody(handler),
 		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
 		WriteTimeout:      writeTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 	}
+}
+
+// noBody answers 413 to a request with a body, as no endpoint takes one,
+// and closes its connection at once: net/http would otherwise wait for
+// the rest of the body after the answer, so a client that never sends it
+// would hold the connection.
+func noBody(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength == 0 { // -1 when unknown (chunked)
+			h.ServeHTTP(w, r)
+			return
+		}
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+		w.Header().Set("Connection", "close")
+		http.Error(w, "no endpoint of the exporter takes a request body", http.StatusRequestEntityTooLarge)
+	})
 }
 
 // redactedURL returns the scheme and host of a portal URL, for logs.

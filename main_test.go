@@ -360,6 +360,8 @@ func TestBinaryRejectsBadSettings(t *testing.T) {
 		{"key as the config file", []string{"--config.file=" + testKey}, nil, "configuration file: this looks like an API key, not a file path"},
 		{"config file is /dev/zero", []string{"--config.file=/dev/zero"}, nil, "cannot read the configuration file /dev/zero: is a character device, not a regular file"},
 		{"config file is a named pipe", []string{"--config.file=" + fifo}, nil, "cannot read the configuration file " + fifo + ": is a named pipe"},
+		{"web config is /dev/zero", []string{portal, "--web.config.file=/dev/zero"}, []string{key}, "--web.config.file: /dev/zero: is a character device, not a regular file"},
+		{"web config is a named pipe", []string{portal, "--web.config.file=" + fifo}, []string{key}, "--web.config.file: " + fifo + ": is a named pipe, not a regular file"},
 		{"bad web config", []string{portal, "--web.config.file=" + badWebConfig, "--web.listen-address=127.0.0.1:0"}, []string{key}, "web.yml"},
 		{"history interval too short", []string{portal, "--docspace.history-interval=10s"}, []string{key}, "--docspace.history-interval: 10s is too short: at least 1m0s"},
 		{"negative history interval without a flag portal", []string{"--config.file=/nonexistent.yml", "--docspace.history-interval=-1h"}, nil, "--docspace.history-interval: must not be negative"},
@@ -637,7 +639,7 @@ func TestBinaryUsesProxyFromEnvironment(t *testing.T) {
 func TestBinaryScrapeTimeoutHeader(t *testing.T) {
 	fake, srv := newFakePortal(t)
 	e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL, "--docspace.timeout-offset=0", "--docspace.timezone=UTC"}, "DOCSPACE_API_KEY="+testKey)
-	scrape := func(header string) string {
+	scrape := func(header string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest(http.MethodGet, e.url+"/metrics", nil)
 		req.Header.Set("X-Prometheus-Scrape-Timeout-Seconds", header)
@@ -646,21 +648,36 @@ func TestBinaryScrapeTimeoutHeader(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer resp.Body.Close()
-		return readAll(resp)
+		return resp.StatusCode, readAll(resp)
 	}
-	if body := scrape("1e10"); !strings.Contains(body, "docspace_up 1\n") {
+	if _, body := scrape("1e10"); !strings.Contains(body, "docspace_up 1\n") {
 		t.Errorf("header 1e10:\n%s", body)
 	}
 	before := fake.Requests(docspacetest.PathSchedule)
-	if body := scrape("1e-9"); !strings.Contains(body, "docspace_up 0\n") || !strings.Contains(body, "docspace_api_status_code 0\n") {
-		t.Errorf("header 1e-9:\n%s", body)
+	if code, body := scrape("1e-9"); code != http.StatusBadRequest || !strings.Contains(body, `X-Prometheus-Scrape-Timeout-Seconds header "1e-9" is too small`) {
+		t.Errorf("header 1e-9: %d\n%s", code, body)
+	}
+	// A bad header is the client's fault: each value is refused, and
+	// logged above debug level once, never as the portal's error.
+	for i := range 50 {
+		if code, body := scrape(fmt.Sprintf("soon%d", i)); code != http.StatusBadRequest || !strings.Contains(body, "want a positive number of seconds") {
+			t.Fatalf("header soon%d: %d\n%s", i, code, body)
+		}
 	}
 	if n := fake.Requests(docspacetest.PathSchedule); n != before {
-		t.Errorf("a scrape with too small a timeout called DocSpace")
+		t.Errorf("a scrape with a bad timeout header called DocSpace")
 	}
-	log := e.waitLog("is too small")
-	if !strings.Contains(log, `X-Prometheus-Scrape-Timeout-Seconds header \"1e-9\" is too small`) || strings.Contains(log, "the portal is slow") {
-		t.Errorf("the log does not blame the header:\n%s", log)
+	if _, body := scrape("5"); !strings.Contains(body, "docspace_up 1\n") {
+		t.Errorf("header 5 after the bad ones:\n%s", body)
+	}
+	e.waitLog("bad scrape request")
+	time.Sleep(100 * time.Millisecond) // any further line arrives
+	log := e.stderr.String()
+	if n := strings.Count(log, "bad scrape request"); n != 1 || !strings.Contains(log, `header \"1e-9\" is too small`) {
+		t.Errorf("%d log lines of bad requests, want 1 for the first:\n%s", n, log)
+	}
+	if strings.Contains(log, "cannot start") || strings.Contains(log, "level=ERROR") {
+		t.Errorf("a bad request is logged as the portal's error:\n%s", log)
 	}
 }
 

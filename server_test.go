@@ -1,7 +1,10 @@
 package main
 
 import (
+	"io"
+	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,7 +22,64 @@ func TestServerTimeouts(t *testing.T) {
 	if s.IdleTimeout <= time.Minute || s.IdleTimeout > 5*time.Minute {
 		t.Errorf("IdleTimeout = %v, want over a minute and at most 5m", s.IdleTimeout)
 	}
+	if s.ReadTimeout < s.WriteTimeout {
+		t.Errorf("ReadTimeout = %v, want at least WriteTimeout (%v): net/http cancels a request past it", s.ReadTimeout, s.WriteTimeout)
+	}
 	if s.WriteTimeout <= config.MaxTimeout {
 		t.Errorf("WriteTimeout = %v, want more than the longest scrape (%v)", s.WriteTimeout, config.MaxTimeout)
+	}
+}
+
+// rawRequest sends req on a new connection to e and returns all the server
+// sent until it closed the connection; it fails when the connection is
+// still open after 5s.
+func rawRequest(t *testing.T, e *exporter, req string) string {
+	t.Helper()
+	c, err := net.Dial("tcp", strings.TrimPrefix(e.url, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(c)
+	if err != nil {
+		t.Fatalf("the connection is still open (%v); got so far %q", err, b)
+	}
+	return string(b)
+}
+
+// A client that announces a body and never sends it cannot hold the
+// connection: the request is refused and the connection closed.
+func TestBinaryRefusesRequestBodies(t *testing.T) {
+	e := startExporter(t, "http", []string{"--docspace.url=http://portal.example.test", "--docspace.timezone=UTC"}, "DOCSPACE_API_KEY="+testKey)
+	for _, req := range []string{
+		"GET /-/healthy HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\nab",
+		"GET /metrics HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab",
+	} {
+		got := rawRequest(t, e, req)
+		if !strings.HasPrefix(got, "HTTP/1.1 413 ") || !strings.Contains(got, "request body") {
+			t.Errorf("%q: got %q, want a 413 that names the body", req, got)
+		}
+	}
+	// Without a body, as Prometheus and curl -X POST send, all is as before.
+	if got := rawRequest(t, e, "GET /-/healthy HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"); !strings.HasPrefix(got, "HTTP/1.1 200 ") {
+		t.Errorf("got %q, want 200", got)
+	}
+}
+
+// A request with 100 KiB of headers is refused with 431; Prometheus sends
+// under 1 KiB.
+func TestBinaryRefusesHugeHeaders(t *testing.T) {
+	e := startExporter(t, "http", []string{"--docspace.url=http://portal.example.test", "--docspace.timezone=UTC"}, "DOCSPACE_API_KEY="+testKey)
+	req := "GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\nX-Padding: " + strings.Repeat("a", 100<<10) + "\r\n\r\n"
+	if got := rawRequest(t, e, req); !strings.HasPrefix(got, "HTTP/1.1 431 ") {
+		t.Errorf("got %.100q, want 431", got)
+	}
+	req = "GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\nCookie: " + strings.Repeat("a", 8<<10) + "\r\n\r\n"
+	if got := rawRequest(t, e, req); !strings.HasPrefix(got, "HTTP/1.1 200 ") {
+		t.Errorf("an 8 KiB cookie: got %.100q, want 200", got)
 	}
 }

@@ -29,6 +29,10 @@ import (
 // answers are a few hundred bytes; anything bigger is refused.
 const MaxBodySize = 1 << 20
 
+// MaxHeaderSize is the most header bytes an answer of DocSpace may have;
+// DocSpace sends about 1 KiB.
+const MaxHeaderSize = 64 << 10
+
 // Config holds the settings of one portal.
 type Config struct {
 	// URL is the portal root, e.g. https://portal.example.com.
@@ -294,6 +298,11 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 		req.Header.Set("User-Agent", c.userAgent)
 	}
 	resp, err := c.http.Do(req)
+	if err != nil && strings.Contains(err.Error(), "server response headers exceeded") {
+		// net/http gives this error no type of its own.
+		return fail(KindTooLarge, 0, fmt.Sprintf(
+			"the portal's answer headers are over %d KiB: this is not a DocSpace answer; check the portal URL and any proxy in front of the portal", MaxHeaderSize>>10), nil)
+	}
 	if err != nil {
 		return fail(transportKind(err), 0, transportDetail(err, c.ownCA), stripURL(err))
 	}
@@ -504,6 +513,9 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		if strings.Contains(syn.Error(), "unexpected end") {
 			return errors.New("the JSON is truncated")
+		}
+		if strings.Contains(syn.Error(), "exceeded max depth") {
+			return fmt.Errorf("the JSON is nested too deep at byte %d", syn.Offset)
 		}
 		return fmt.Errorf("invalid JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):

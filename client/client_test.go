@@ -211,6 +211,10 @@ func TestBackupScheduleFailures(t *testing.T) {
 		{name: "status 1 envelope", override: docspacetest.StatusOneEnvelope(), kind: KindAPIError, status: 200},
 		{name: "huge streamed", override: docspacetest.Huge(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"limit"}},
 		{name: "huge with length", override: docspacetest.HugeWithLength(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"8388608-byte body"}},
+		{name: "nested too deep", override: &docspacetest.Response{Status: 200, Header: http.Header{"Content-Type": {docspacetest.ContentTypeJSON}},
+			Body: []byte(`{"response":` + strings.Repeat("[", 20000))}, kind: KindMalformed, status: 200, contains: []string{"nested too deep"}},
+		{name: "huge headers", override: hugeHeaders(), kind: KindTooLarge, status: 0,
+			contains: []string{"headers are over 64 KiB"}, absent: []string{"DNS"}},
 		{name: "hung portal", setup: func(p *docspacetest.Portal, c *Config) { p.SetHang(true) },
 			kind: KindTimeout, status: 0, contains: []string{"slow or hung"}},
 	}
@@ -242,6 +246,14 @@ func TestBackupScheduleFailures(t *testing.T) {
 			assertError(t, err, tt.kind, tt.status, tt.contains, tt.absent)
 		})
 	}
+}
+
+// hugeHeaders is an answer with 2 MiB of headers, within net/http's
+// default limit of 10 MiB.
+func hugeHeaders() *docspacetest.Response {
+	resp := docspacetest.HTMLPage()
+	resp.Header.Set("X-Padding", strings.Repeat("a", 2<<20))
+	return resp
 }
 
 func assertError(t *testing.T, err error, kind Kind, status int, contains, absent []string) {
@@ -528,6 +540,10 @@ func TestParseDateTime(t *testing.T) {
 		{"0001-01-01T00:00:00", time.Time{}, false},
 		{"0001-01-01T00:00:00Z", time.Time{}, false},
 		{"-infinity", time.Time{}, false},
+		{"infinity", time.Time{}, false},
+		{"9999-12-31T23:59:59", time.Time{}, false},
+		{"9999-12-31T23:59:59.9999999", time.Time{}, false},
+		{"1500-01-01T00:00:00", time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), false},
 		{"", time.Time{}, true},
 		{"yesterday", time.Time{}, true},
 		{"2026-13-01T00:00:00", time.Time{}, true},

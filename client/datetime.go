@@ -25,12 +25,13 @@ func hasOffset(s string) bool {
 }
 
 // ParseDateTime parses a DocSpace DateTime such as lastBackupTime. A value
-// without an offset is UTC. The zero time is returned for "never": DocSpace's
-// DateTime.MinValue ("0001-01-01T00:00:00", any year <= 1) and PostgreSQL's
-// "-infinity".
+// without an offset is UTC. The zero time is returned for "never" or "none":
+// DocSpace's DateTime.MinValue ("0001-01-01T00:00:00", any year <= 1) and
+// DateTime.MaxValue ("9999-12-31T23:59:59.9999999", any year >= 9999), and
+// PostgreSQL's "-infinity" and "infinity".
 func ParseDateTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
-	if s == "-infinity" {
+	if s == "-infinity" || s == "infinity" {
 		return time.Time{}, nil
 	}
 	layouts := layoutsWithoutOffset
@@ -40,7 +41,7 @@ func ParseDateTime(s string) (time.Time, error) {
 	for _, layout := range layouts {
 		t, err := time.ParseInLocation(layout, s, time.UTC)
 		if err == nil {
-			if t.Year() <= 1 {
+			if t.Year() <= 1 || t.Year() >= 9999 {
 				return time.Time{}, nil
 			}
 			return t.UTC(), nil

@@ -35,7 +35,8 @@ const (
 	KindServerError
 	// KindHTTPStatus: any other unexpected HTTP status.
 	KindHTTPStatus
-	// KindTooLarge: the body is larger than MaxBodySize.
+	// KindTooLarge: the body is larger than MaxBodySize, or the headers
+	// than MaxHeaderSize.
 	KindTooLarge
 	// KindNotJSON: the body is not JSON (usually an HTML page).
 	KindNotJSON

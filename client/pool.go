@@ -52,6 +52,7 @@ func (p *Pool) transport(cfg TLSConfig) *http.Transport {
 	// Requests and answers are small; an exporter probing many portals
 	// keeps many connections open, so small buffers add up.
 	t.ReadBufferSize = 2 << 10
+	t.MaxResponseHeaderBytes = MaxHeaderSize
 	t.WriteBufferSize = 1 << 10
 	p.transports = append(p.transports, t)
 	return t

@@ -234,6 +234,8 @@ func collectHistory(send sendFunc, interval time.Duration, h historyState) {
 	}
 }
 
+// unixSeconds is t in Unix seconds; unlike UnixNano it does not overflow
+// outside the years 1678 to 2262.
 func unixSeconds(t time.Time) float64 {
-	return float64(t.UnixNano()) / 1e9
+	return float64(t.Unix()) + float64(t.Nanosecond())/1e9
 }

@@ -639,3 +639,20 @@ func TestPersistentProblemsLoggedOnce(t *testing.T) {
 		t.Errorf("a failing portal with a bad request between its scrapes was logged failing %d times, want 1:\n%s", n, f.logs)
 	}
 }
+
+// Every timestamp series goes through unixSeconds: it holds outside the
+// years 1678 to 2262, where UnixNano overflows.
+func TestUnixSeconds(t *testing.T) {
+	for _, tt := range []struct {
+		t    time.Time
+		want float64
+	}{
+		{time.Date(2026, 6, 29, 2, 7, 31, 500000000, time.UTC), 1782698851.5},
+		{time.Date(9999, 12, 31, 23, 59, 59, 0, time.UTC), 253402300799},
+		{time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC), -14831769600},
+	} {
+		if got := unixSeconds(tt.t); got != tt.want {
+			t.Errorf("unixSeconds(%v) = %g, want %g", tt.t, got, tt.want)
+		}
+	}
+}

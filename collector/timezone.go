@@ -14,7 +14,8 @@ import (
 // settings give with it, which does not follow daylight saving time: fixed
 // tells that.
 func resolveZone(tz client.TimeZone) (loc *time.Location, fixed bool, err error) {
-	if tz.ID != "" {
+	// "Local" would be the exporter host's zone, not the portal's.
+	if tz.ID != "" && tz.ID != "Local" {
 		if loc, err := time.LoadLocation(tz.ID); err == nil {
 			return loc, false, nil
 		}

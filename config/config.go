@@ -370,6 +370,9 @@ func (p *Portal) Location() (*time.Location, error) {
 	if p.Timezone == "" {
 		return nil, nil
 	}
+	if p.Timezone == "Local" {
+		return nil, errors.New(`"Local" is the time zone of the exporter's host, not the portal's; use an IANA name such as Europe/Berlin or UTC`)
+	}
 	loc, err := time.LoadLocation(p.Timezone)
 	if err != nil {
 		return nil, fmt.Errorf("%w; use an IANA name such as Europe/Berlin or UTC", err)

@@ -351,6 +351,9 @@ func TestParseBad(t *testing.T) {
 			`cfg.yml:4: portal "main": api_key_file: this looks like an API key, not a file path`,
 		}},
 
+		{"Local timezone", portal(name, url, key, "timezone: Local"), []string{
+			`cfg.yml:5: portal "main": timezone: "Local" is the time zone of the exporter's host, not the portal's`,
+		}},
 		{"bad timezone", portal(name, url, key, "timezone: Mars/Olympus_Mons"), []string{
 			`cfg.yml:5: portal "main": timezone: unknown time zone Mars/Olympus_Mons; use an IANA name such as Europe/Berlin or UTC`,
 		}},

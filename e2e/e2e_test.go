@@ -776,14 +776,31 @@ func goTool() string {
 	return "go"
 }
 
-// requireBinaries finds each of names on PATH or in /usr/bin; a missing one
-// fails the test (never skips it).
+// binaryEnv names the environment variable that selects each binary, so the
+// suite can run against other builds than Debian's (the Makefile runs it
+// against Debian's packages and against the Prometheus 3 and Alertmanager
+// builds of scripts/build-prometheus.sh).
+var binaryEnv = map[string]string{
+	"prometheus":              "E2E_PROMETHEUS",
+	"promtool":                "E2E_PROMTOOL",
+	"prometheus-alertmanager": "E2E_ALERTMANAGER",
+}
+
+// requireBinaries finds each of names in its environment variable
+// (binaryEnv), else on PATH or in /usr/bin; a missing one fails the test
+// (never skips it).
 func requireBinaries(t *testing.T, names ...string) map[string]string {
 	t.Helper()
 	found := map[string]string{}
 	var missing []string
 	for _, name := range names {
-		if p, err := exec.LookPath(name); err == nil {
+		if env := binaryEnv[name]; os.Getenv(env) != "" {
+			if p := os.Getenv(env); isExecutable(p) {
+				found[name] = p
+			} else {
+				missing = append(missing, fmt.Sprintf("%s (%s=%s is not an executable)", name, env, p))
+			}
+		} else if p, err := exec.LookPath(name); err == nil {
 			found[name] = p
 		} else if p := "/usr/bin/" + name; isExecutable(p) {
 			found[name] = p
@@ -792,9 +809,15 @@ func requireBinaries(t *testing.T, names ...string) map[string]string {
 		}
 	}
 	if len(missing) > 0 {
-		t.Fatalf("missing %s (looked on PATH and in /usr/bin): the end-to-end test needs them; run `make deps` "+
-			"(scripts/install-deps.sh installs the Debian packages prometheus and prometheus-alertmanager)",
+		t.Fatalf("missing %s (looked in E2E_PROMETHEUS, E2E_PROMTOOL, E2E_ALERTMANAGER, on PATH and in /usr/bin): "+
+			"the end-to-end test needs them; run `make deps` (scripts/install-deps.sh installs the Debian packages "+
+			"prometheus and prometheus-alertmanager, scripts/build-prometheus.sh builds Prometheus 3 and Alertmanager)",
 			strings.Join(missing, ", "))
+	}
+	for _, p := range found {
+		out, _ := exec.Command(p, "--version").CombinedOutput()
+		first, _, _ := strings.Cut(string(out), "\n")
+		t.Logf("%s: %s", p, first)
 	}
 	return found
 }

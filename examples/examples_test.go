@@ -23,7 +23,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 )
 
-var update = flag.Bool("update", false, "rewrite kubernetes/prometheusrule.yaml from ../mixin/alerts.yaml")
+var update = flag.Bool("update", false, "rewrite kubernetes/prometheusrule.yaml and the chart's files/alerts.yaml from ../mixin/alerts.yaml")
 
 const (
 	k8sDir         = "kubernetes"

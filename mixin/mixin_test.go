@@ -338,23 +338,45 @@ func TestConfigOverride(t *testing.T) {
 	}
 }
 
-func promtool(t *testing.T) string {
+// prometheus3Promtool is where scripts/build-prometheus.sh puts the promtool of
+// Prometheus 3; PROMTOOL3 overrides it.
+const prometheus3Promtool = "/var/cache/docspace-exporter/tools/prometheus-3.16.0/promtool"
+
+// promtools returns the promtools the rules are checked with: Debian's (on PATH)
+// and Prometheus 3's, whose rule evaluation differs (left-open range selectors,
+// regexps whose . matches newlines). A missing one fails the test.
+func promtools(t *testing.T) []string {
 	t.Helper()
 	p, err := exec.LookPath("promtool")
 	if err != nil {
 		t.Fatalf("promtool is not on PATH, but the mixin tests need it to check and unit-test the alerting rules. Install it (Debian/Ubuntu: `apt-get install -y prometheus`, which provides /usr/bin/promtool) and run the tests again. (%v)", err)
 	}
-	return p
+	p3 := prometheus3Promtool
+	if env := os.Getenv("PROMTOOL3"); env != "" {
+		p3 = env
+	}
+	if _, err := exec.LookPath(p3); err != nil {
+		t.Fatalf("the promtool of Prometheus 3 is missing, but the mixin tests check the rules with it too; run `bash scripts/build-prometheus.sh` (or set PROMTOOL3). (%v)", err)
+	}
+	return []string{p, p3}
 }
 
-func runPromtool(t *testing.T, args ...string) string {
+// runPromtool runs promtool with args, once with each of promtools, and fails
+// the test on an error or when the output reports a lint problem (promtool
+// check rules prints lint errors but exits 0).
+func runPromtool(t *testing.T, args ...string) {
 	t.Helper()
-	cmd := exec.Command(promtool(t), args...)
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Fatalf("promtool %s: %v\n%s", strings.Join(args, " "), err, out)
+	for _, p := range promtools(t) {
+		out, err := exec.Command(p, args...).CombinedOutput()
+		if err != nil {
+			t.Errorf("%s %s: %v\n%s", p, strings.Join(args, " "), err, out)
+			continue
+		}
+		if strings.Contains(string(out), "lint error") || strings.Contains(string(out), "FAILED") {
+			t.Errorf("%s %s reports a problem:\n%s", p, strings.Join(args, " "), out)
+		}
+		t.Logf("%s %s:\n%s", p, strings.Join(args, " "), out)
 	}
-	return string(out)
 }
 
 func TestPromtoolCheckRules(t *testing.T) {
@@ -362,8 +384,7 @@ func TestPromtoolCheckRules(t *testing.T) {
 	if _, err := os.Stat(rulesFile); err == nil {
 		files = append(files, rulesFile)
 	}
-	out := runPromtool(t, append([]string{"check", "rules"}, files...)...)
-	t.Log(out)
+	runPromtool(t, append([]string{"check", "rules", "--lint=all", "--lint-fatal"}, files...)...)
 }
 
 func TestPromtoolTestRules(t *testing.T) {
@@ -374,6 +395,5 @@ func TestPromtoolTestRules(t *testing.T) {
 	if len(tests) == 0 {
 		t.Fatal("no promtool unit tests in mixin/tests/*.yaml")
 	}
-	out := runPromtool(t, append([]string{"test", "rules"}, tests...)...)
-	t.Log(out)
+	runPromtool(t, append([]string{"test", "rules"}, tests...)...)
 }

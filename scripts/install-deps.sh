@@ -26,5 +26,8 @@ if ! "$gobin/staticcheck" -version 2>/dev/null | grep -q "${staticcheck_version#
 	echo "installing staticcheck $staticcheck_version"
 	go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
 fi
+bash scripts/build-prometheus.sh
+bash scripts/build-helm.sh
+bash scripts/install-jsonnet-tools.sh
 bash scripts/build-kube.sh
 echo "install-deps: ok"

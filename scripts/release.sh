@@ -6,7 +6,7 @@
 # binary, README.md and LICENSE/NOTICE if present, and dist/sha256sums.txt.
 #
 # Usage: scripts/release.sh [VERSION]
-#   VERSION            default: git describe --tags --always --dirty, without a leading v
+#   VERSION            default: the VERSION file (a leading v is dropped)
 # Environment:
 #   DIST_DIR           output directory (default dist)
 #   PLATFORMS          default "linux/amd64 linux/arm64 linux/armv7"
@@ -26,7 +26,7 @@ command -v go >/dev/null 2>&1 || {
 	exit 1
 }
 
-version=${1:-$(git describe --tags --always --dirty 2>/dev/null || echo unknown)}
+version=${1:-$(<VERSION)}
 if [[ $version =~ ^v[0-9] ]]; then
 	version=${version#v}
 fi

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs scripts/release.sh into a temporary directory and checks its output:
-# the three archives with the expected layout, sha256sums.txt, the version
+# the three archives with the expected layout (binary, README.md, LICENSE),
+# sha256sums.txt (sha256sum -c), the version
 # and revision injected into the binary, and static binaries for the right
 # architectures (file(1) and the build settings Go records in the binary).
 #
@@ -57,8 +58,8 @@ for e in "${expected[@]}"; do
 	fi
 	listing=$(tar -tzf "$dist/$archive" | sort)
 	if grep -qxF "$dir/$NAME" <<<"$listing" && grep -qxF "$dir/README.md" <<<"$listing" &&
-		! grep -qv "^$dir/" <<<"$listing"; then
-		pass "$archive holds $dir/ with the binary and README.md"
+		grep -qxF "$dir/LICENSE" <<<"$listing" && ! grep -qv "^$dir/" <<<"$listing"; then
+		pass "$archive holds $dir/ with the binary, README.md and LICENSE"
 	else
 		fail "$archive: unexpected contents: $(tr '\n' ' ' <<<"$listing")"
 	fi
@@ -114,16 +115,26 @@ else
 	fail "the amd64 binary does not run --version"
 fi
 
-# Without an argument the version comes from git describe (no leading v).
-described=$(git describe --tags --always --dirty)
-described=${described#v}
+# Without an argument the version is the VERSION file's, which heads CHANGELOG.md.
+file_version=$(<VERSION)
+changelog_version=$(sed -n 's|^## \([^ ]*\) / [0-9-]*$|\1|p' CHANGELOG.md | head -n 1)
+expect "CHANGELOG.md's top entry is VERSION" "$changelog_version" "$file_version"
 if DIST_DIR=$tmp/dist-default PLATFORMS=linux/amd64 SOURCE_DATE_EPOCH=1700000000 \
 	timeout 600 bash scripts/release.sh >"$tmp/release-default.log" 2>&1 &&
-	[[ -f $tmp/dist-default/$NAME-$described.linux-amd64.tar.gz ]]; then
-	pass "without an argument the version is git describe: $described"
+	[[ -f $tmp/dist-default/$NAME-$file_version.linux-amd64.tar.gz ]]; then
+	pass "without an argument the version is the VERSION file's: $file_version"
 else
 	cat "$tmp/release-default.log"
-	fail "without an argument: no $NAME-$described.linux-amd64.tar.gz"
+	fail "without an argument: no $NAME-$file_version.linux-amd64.tar.gz"
+fi
+
+# make build names the same version in --version.
+if make -s build BINARY="$tmp/make-build/$NAME" >"$tmp/make-build.log" 2>&1 &&
+	out=$("$tmp/make-build/$NAME" --version 2>&1) && [[ $out == "$NAME, version $file_version "* ]]; then
+	pass "make build --version: $(head -n 1 <<<"$out")"
+else
+	cat "$tmp/make-build.log"
+	fail "make build: --version does not name version $file_version: ${out:-}"
 fi
 
 ((failed == 0)) || exit 1

@@ -214,7 +214,9 @@ local utils = import '../lib/utils.libsonnet';
               docspace_up{%(sel)s} == 1
             ||| % { sel: sel, n: c.historyStaleIntervals },
             'for': c.historyStaleFor,
-            labels: { severity: 'warning' },
+            // reason tells the two halves apart: promtool's lint flags two rules of one
+            // name with the same labels as duplicates.
+            labels: { severity: 'warning', reason: 'stale' },
             annotations: {
               summary: 'The stored-backup history of DocSpace portal {{ $labels.instance }} is stale.',
               description: 'The exporter last read the list of stored backups of {{ $labels.instance }} {{ $value | humanizeDuration }} ago, more than %(n)d of its history intervals, while the DocSpace API answers; so whether recent backups were stored is unknown. The exporter log says why the history call fails ("reading the DocSpace backup history failed"): a call that times out checks too many backups in a slow storage (raise --docspace.history-timeout), a 403 or 500 comes from DocSpace or its backup storage.' % {
@@ -235,7 +237,7 @@ local utils = import '../lib/utils.libsonnet';
               docspace_up{%(sel)s} == 1
             ||| % { sel: sel },
             'for': c.historyNeverReadFor,
-            labels: { severity: 'warning' },
+            labels: { severity: 'warning', reason: 'never_read' },
             annotations: {
               summary: 'The stored-backup history of DocSpace portal {{ $labels.instance }} has not been read.',
               description: 'For %(for)s the exporter has not read the list of stored backups of {{ $labels.instance }} once (it tries every {{ $value | humanizeDuration }}), while the DocSpace API answers; so whether recent backups were stored is unknown. The exporter log says why the history call fails ("reading the DocSpace backup history failed"): a call that times out checks too many backups in a slow storage (raise --docspace.history-timeout), a 403 or 500 comes from DocSpace or its backup storage.' % {

@@ -1,8 +1,8 @@
 // Dashboard "DocSpace / Backups": one row per portal in a table, plus history panels.
 // Every query uses the $job / $instance variables; the only other variables used are
 // $datasource, $__rate_interval and $__range.
-local p = import './panels.libsonnet';
 local utils = import '../lib/utils.libsonnet';
+local p = import './panels.libsonnet';
 
 {
   grafanaDashboards+:: {
