@@ -51,7 +51,8 @@ if [[ ! -d $crds ]]; then
 	cp -r "$src" "$work/monitoring"
 	chmod -R u+w "$work/monitoring"
 	(cd "$work/monitoring" &&
-		"$gen_dir/controller-gen" crd paths=./v1/... output:crd:dir="$work/crds")
+		"$gen_dir/controller-gen" crd paths=./... output:crd:dir="$work/crds")
+	mkdir -p "$(dirname "$crds")"
 	mv "$work/crds" "$crds"
 fi
 echo "kube tools in $dir: ok"
