@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"sigs.k8s.io/kustomize/api/krusty"
+	"sigs.k8s.io/kustomize/api/resmap"
 	"sigs.k8s.io/kustomize/api/types"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -75,12 +76,36 @@ func readKustomization(dir string) (*types.Kustomization, error) {
 	return &k, nil
 }
 
-// render builds the kustomization in dir as `kubectl apply -k` does and
-// decodes every resulting object strictly.
-func render(dir string) ([]runtime.Object, error) {
+// build builds the kustomization in dir as `kubectl apply -k` does.
+func build(dir string) (resmap.ResMap, error) {
 	m, err := krusty.MakeKustomizer(krusty.MakeDefaultOptions()).Run(filesys.MakeFsOnDisk(), dir)
 	if err != nil {
 		return nil, fmt.Errorf("kustomize build %s: %w", dir, err)
+	}
+	return m, nil
+}
+
+// kustomizeYAML returns what `kustomize build dir` prints: the objects
+// `kubectl apply -k` sends, as multi-document YAML.
+func kustomizeYAML(t *testing.T, dir string) []byte {
+	t.Helper()
+	m, err := build(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := m.AsYaml()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
+// render builds the kustomization in dir and decodes every resulting
+// object strictly.
+func render(dir string) ([]runtime.Object, error) {
+	m, err := build(dir)
+	if err != nil {
+		return nil, err
 	}
 	var objs []runtime.Object
 	for _, r := range m.Resources() {

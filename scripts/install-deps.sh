@@ -29,4 +29,5 @@ fi
 bash scripts/build-prometheus.sh
 bash scripts/build-helm.sh
 bash scripts/install-jsonnet-tools.sh
+bash scripts/build-kube.sh
 echo "install-deps: ok"
