@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -296,4 +297,70 @@ func prometheusRegistry(t *testing.T, c prometheus.Collector) *prometheus.Regist
 	r := prometheus.NewRegistry()
 	r.MustRegister(c)
 	return r
+}
+
+// A history call in flight belongs to what the exporter remembers of the
+// portal: reloads while it hangs start no other call, and when it ends the
+// rebuilt portal serves its answer.
+func TestReloadKeepsTheHistoryCallInFlight(t *testing.T) {
+	p := newCountedPortal(t)
+	p.fake.SetHistory(docspacetest.HistoryWeekly...)
+	p.fake.SetPathHang(docspacetest.PathHistory, true)
+	keyFile := writeFile(t, "key", testKey)
+	opts := testOptions(collector.Options{HistoryTimeout: time.Minute})
+	d := config.Defaults{Timeout: 10 * time.Second, HistoryInterval: time.Hour}
+	logger := slog.New(slog.DiscardHandler)
+	// scrape tells whether a scrape serves a list of stored backups.
+	scrape := func(f *fleet) bool {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		n, err := testutil.GatherAndCount(prometheusRegistry(t, f.lookup("main").Scrape(ctx, logger)), "docspace_backup_history_backups")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+	f, err := newFleet(fleetConfig(t, keyFile, "main", p.url, "10s"), nil, d, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	scrape(f) // its deadline passes: the call goes on in the background
+	for i := range 8 {
+		timeout := []string{"9s", "10s"}[i%2]
+		if f, err = newFleet(fleetConfig(t, keyFile, "main", p.url, timeout), f, d, opts); err != nil {
+			t.Fatal(err)
+		}
+		scrape(f)
+	}
+	if n := p.fake.Requests(docspacetest.PathHistory); n != 1 {
+		t.Errorf("8 reloads of a portal whose history call hangs made %d history calls, want 1", n)
+	}
+	p.fake.SetPathHang(docspacetest.PathHistory, false)
+	docspacetest.WaitFor(t, "the rebuilt portal to serve the answer of the call", func() bool {
+		return scrape(f)
+	})
+	if n := p.fake.Requests(docspacetest.PathHistory); n != 1 {
+		t.Errorf("after the call ended: %d history calls, want 1", n)
+	}
+}
+
+// A reload reads every key file again: one that is gone fails the reload,
+// even for a portal whose settings did not change, and the last good
+// configuration stays in use.
+func TestReloadChecksEveryKeyFile(t *testing.T) {
+	p := newCountedPortal(t)
+	keyFile := writeFile(t, "key", testKey)
+	cfg := fleetConfig(t, keyFile, "main", p.url, "10s")
+	f, err := newFleet(cfg, nil, testDefaults, testOptions(collector.Options{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(keyFile); err != nil {
+		t.Fatal(err)
+	}
+	_, err = newFleet(cfg, f, testDefaults, testOptions(collector.Options{}))
+	if err == nil || !strings.Contains(err.Error(), "api_key_file: cannot read the API key file") {
+		t.Errorf("a reload with the key file gone: %v, want an error naming api_key_file", err)
+	}
 }
