@@ -268,18 +268,23 @@ func (f *flags) routes(logger *slog.Logger, opts collector.Options) (routes, err
 	return rt, nil
 }
 
-// reloader returns the reload of the config file, run on SIGHUP and POST /-/reload.
+// reloader returns the reload of the config file, run on SIGHUP and POST
+// /-/reload. Each load is logged once, however many requests share it.
 func reloader(logger *slog.Logger, path string, portals *config.Holder[*fleet]) func() error {
+	portals.OnLoad = func(err error) {
+		if err != nil {
+			logger.Error("reloading the config file failed; keeping the last good one", "err", errors.New(hideKeys(err.Error())))
+			return
+		}
+		logger.Info("reloaded the config file", "file", path, "portals", len(portals.Current().portals))
+		logWarnings(logger, portals.Current().portals...)
+	}
 	return func() error {
 		if err := portals.Reload(); err != nil {
 			// What the operator wrote may be echoed; a key never is, in
 			// the log nor in the answer to POST /-/reload.
-			err = errors.New(hideKeys(err.Error()))
-			logger.Error("reloading the config file failed; keeping the last good one", "err", err)
-			return err
+			return errors.New(hideKeys(err.Error()))
 		}
-		logger.Info("reloaded the config file", "file", path, "portals", len(portals.Current().portals))
-		logWarnings(logger, portals.Current().portals...)
 		return nil
 	}
 }

@@ -28,14 +28,18 @@ type Holder[T any] struct {
 	mu    sync.RWMutex
 	value T
 
+	// OnLoad, when set, is told the outcome of each load that a Reload
+	// runs, once, however many requests share it: the place to log it.
+	OnLoad func(error)
+
 	success, successTime prometheus.Gauge
 }
 
 // NewHolder loads the configuration file at path and builds its value; it
 // fails when either fails. build's errors should say where in the file the
 // problem is (Portal.Errorf). build is called with every valid configuration
-// loaded, never concurrently, so it may keep what it built last time (e.g.
-// to reuse the client of a portal whose settings did not change).
+// loaded, never concurrently, so it may carry over what the current value
+// holds (e.g. what is remembered of each portal).
 func NewHolder[T any](path string, build func(*Config) (T, error)) (*Holder[T], error) {
 	h := &Holder[T]{path: path, build: build, now: time.Now,
 		success: prometheus.NewGauge(prometheus.GaugeOpts{Name: "docspace_exporter_config_last_reload_successful",
@@ -83,6 +87,9 @@ func (h *Holder[T]) Reload() error {
 	h.next = nil // requests from now on wait for the reload after this one
 	h.queue.Unlock()
 	r.err = h.load()
+	if h.OnLoad != nil {
+		h.OnLoad(r.err)
+	}
 	close(r.done)
 	return r.err
 }

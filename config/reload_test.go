@@ -16,6 +16,7 @@ type blockingHolder struct {
 	*Holder[int]
 	path    string
 	builds  atomic.Int32
+	loads   atomic.Int32  // loads OnLoad was told of
 	entered chan struct{} // a held build has started
 	release chan struct{}
 	hold    atomic.Bool
@@ -46,6 +47,7 @@ func newBlockingHolder(t *testing.T) *blockingHolder {
 	}
 	b.Holder = h
 	b.builds.Store(0)
+	h.OnLoad = func(error) { b.loads.Add(1) }
 	return b
 }
 
@@ -84,6 +86,9 @@ func TestReloadsCoalesce(t *testing.T) {
 	wg.Wait()
 	if n := b.builds.Load(); n != 2 {
 		t.Errorf("21 reload requests built %d times, want 2 (the running reload and one for the 20 that waited)", n)
+	}
+	if n := b.loads.Load(); n != 2 {
+		t.Errorf("OnLoad was told of %d loads, want 2: one per load, not per request", n)
 	}
 	if got := b.Current(); got != 2 {
 		t.Errorf("Current() = %d, want the value of the second build", got)
