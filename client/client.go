@@ -186,11 +186,17 @@ type decodeFunc func(status int, header http.Header, body []byte) (any, error)
 // than its ctx. While the portal's Retry-After has not passed, Get fails at
 // once without a call.
 func Get[T any](ctx context.Context, c *Client, path, query string) (*T, error) {
+	return GetUpTo[T](ctx, c, path, query, MaxBodySize)
+}
+
+// GetUpTo is Get for an endpoint whose answer may be longer than
+// MaxBodySize, up to limit bytes, such as a long list of stored backups.
+func GetUpTo[T any](ctx context.Context, c *Client, path, query string, limit int64) (*T, error) {
 	if err := c.retryAfter.check(path, c.now()); err != nil {
 		return nil, err
 	}
 	v, err := c.calls.Do(ctx, path+"?"+query, func(callCtx context.Context) (any, error) {
-		return c.do(callCtx, path, query, func(status int, header http.Header, body []byte) (any, error) {
+		return c.do(callCtx, path, query, limit, func(status int, header http.Header, body []byte) (any, error) {
 			return decodeAnswer[T](path, status, header, body)
 		})
 	})
@@ -205,7 +211,7 @@ func Get[T any](ctx context.Context, c *Client, path, query string) (*T, error) 
 	return nil, err
 }
 
-func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) (any, error) {
+func (c *Client) do(ctx context.Context, path, query string, limit int64, decode decodeFunc) (any, error) {
 	fail := func(kind Kind, status int, detail string, err error) (any, error) {
 		return nil, &Error{Kind: kind, Endpoint: path, StatusCode: status, Detail: detail, Err: err}
 	}
@@ -245,16 +251,16 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 		return fail(KindRedirect, resp.StatusCode, fmt.Sprintf(
 			"HTTP %d redirect to %s, not followed so the key is not sent elsewhere: give the portal's final https:// address as its URL", resp.StatusCode, target), nil)
 	}
-	if resp.ContentLength > MaxBodySize {
+	if resp.ContentLength > limit {
 		return fail(KindTooLarge, resp.StatusCode, fmt.Sprintf(
-			"HTTP %d with a %d-byte body, over the %d-byte limit: this is not a DocSpace backup answer; check the portal URL", resp.StatusCode, resp.ContentLength, MaxBodySize), nil)
+			"HTTP %d with a %d-byte body, over the %d-byte limit: this is not a DocSpace backup answer; check the portal URL", resp.StatusCode, resp.ContentLength, limit), nil)
 	}
 	size := int64(4096)
 	if resp.ContentLength >= 0 {
 		size = resp.ContentLength + bytes.MinRead
 	}
 	buf := bytes.NewBuffer(make([]byte, 0, size))
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, MaxBodySize+1))
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, limit+1))
 	body := buf.Bytes()
 	if err != nil {
 		if ctx.Err() != nil {
@@ -262,9 +268,9 @@ func (c *Client) do(ctx context.Context, path, query string, decode decodeFunc) 
 		}
 		return fail(KindNetwork, resp.StatusCode, "reading the answer failed", stripURL(err))
 	}
-	if len(body) > MaxBodySize {
+	if int64(len(body)) > limit {
 		return fail(KindTooLarge, resp.StatusCode, fmt.Sprintf(
-			"HTTP %d with a body over the %d-byte limit: this is not a DocSpace backup answer; check the portal URL", resp.StatusCode, MaxBodySize), nil)
+			"HTTP %d with a body over the %d-byte limit: this is not a DocSpace backup answer; check the portal URL", resp.StatusCode, limit), nil)
 	}
 	return decode(resp.StatusCode, resp.Header, body)
 }

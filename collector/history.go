@@ -15,6 +15,11 @@ import (
 // checks every one in the storage, and drops the records of missing ones.
 const historyPath = "/api/2.0/backup/getbackuphistory"
 
+// maxHistorySize is the longest list of stored backups read: a record is
+// about 160 bytes, so some 100,000 backups, where other answers stop at
+// client.MaxBodySize.
+const maxHistorySize = 16 << 20
+
 var historyEndpoint = &endpoint{
 	name: "history", call: "history", path: historyPath,
 	on: func(p *Portal) bool { return p.config.HistoryInterval > 0 },
@@ -53,7 +58,11 @@ type storedBackups struct {
 
 // fetchHistory calls getbackuphistory and sums its records up.
 func fetchHistory(ctx context.Context, p *Portal) (*storedBackups, error) {
-	records, err := client.Get[[]historyRecord](ctx, p.client, historyPath, p.dumpQuery())
+	records, err := client.GetUpTo[[]historyRecord](ctx, p.client, historyPath, p.dumpQuery(), maxHistorySize)
+	if e, ok := errors.AsType[*client.Error](err); ok && e.Kind == client.KindTooLarge && e.StatusCode == 200 {
+		return nil, &client.Error{Kind: e.Kind, Endpoint: historyPath, StatusCode: 200, Detail: fmt.Sprintf(
+			"the list of stored backups is over %d MiB, more than some 100,000 backups, which the exporter does not read: delete old backups in DocSpace, or turn the history off for this portal", maxHistorySize>>20)}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -150,6 +150,8 @@ func TestBackupHistoryFailures(t *testing.T) {
 		{"createdOn a number", body(`{"response":[{"createdOn":20260629}],"status":0}`), client.KindMalformed, 200, []string{"createdOn is a JSON number"}, nil},
 		{"bad createdOn", body(`{"response":[{"fileName":"docspace_2026-06-29_02-09-58.tar.gz","createdOn":"2026-06-29T02:09:58"},{"fileName":"secret-name.tar.gz","createdOn":"yesterday"}],"status":0}`),
 			client.KindMalformed, 200, []string{"backup history", "record 2: createdOn", `"yesterday"`}, []string{"secret-name", "docspace_2026"}},
+		{"over 16 MiB", docspacetest.HugeWithLength(17 << 20), client.KindTooLarge, 200, []string{"the list of stored backups is over 16 MiB", "delete old backups"}, []string{"check the portal URL"}},
+		{"over 16 MiB streamed", docspacetest.Huge(17 << 20), client.KindTooLarge, 200, []string{"the list of stored backups is over 16 MiB"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,5 +163,24 @@ func TestBackupHistoryFailures(t *testing.T) {
 			}
 			assertCallError(t, err, tt.kind, tt.status, tt.contains, tt.absent)
 		})
+	}
+}
+
+// A long list of stored backups, past the 1 MiB of the other answers (about
+// 6,500 backups), is read: the history has a limit of its own.
+func TestBackupHistoryLongList(t *testing.T) {
+	f := newFixture(t)
+	backups := make([]docspacetest.Backup, 20000)
+	for i := range backups {
+		backups[i] = docspacetest.Backup{ID: fmt.Sprintf("%08d-d9cb-469f-a165-70867728950e", i), FileName: fmt.Sprintf("portal_2026-06-%02d_02-07-31.tar.gz", i%28+1),
+			CreatedOn: fmt.Sprintf("2026-06-%02dT02:07:31", i%28+1), ExpiresOn: "0001-01-01T00:00:00"}
+	}
+	f.fake.SetHistory(backups...)
+	h, err := fetchHistory(answerContext(t), f.portal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.backups != 20000 || !h.newest.Equal(time.Date(2026, 6, 28, 2, 7, 31, 0, time.UTC)) {
+		t.Errorf("history of 20,000 backups: %d backups, newest %v", h.backups, h.newest)
 	}
 }
