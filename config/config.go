@@ -388,6 +388,10 @@ func (p *Portal) Location() (*time.Location, error) {
 	return loc, nil
 }
 
+// MaxLabels is the most labels a portal may have. Prometheus' own
+// label_limit bounds a scrape's labels; a handful select and route alerts.
+const MaxLabels = 64
+
 // MaxFileSize is the largest configuration file read: a few hundred bytes
 // per portal.
 const MaxFileSize = 4 << 20
@@ -421,6 +425,9 @@ func Parse(data []byte, source string) (*Config, error) {
 		return nil, fmt.Errorf("%s: the file is empty: list the DocSpace portals under the key portals", name)
 	}
 	l := newLayout(name, &root)
+	if len(l.tooManyLabels) > 0 {
+		return nil, errors.Join(l.tooManyLabels...)
+	}
 
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -467,6 +474,8 @@ type layout struct {
 	// decoded holds, for each portal decoded, the index of its entry in
 	// portalsLines: the decoder leaves out entries that are no mapping.
 	decoded []int
+	// tooManyLabels are the portals with more than MaxLabels labels.
+	tooManyLabels []error
 }
 
 // portalLines holds the lines of one portal in the file.
@@ -499,16 +508,27 @@ func newLayout(source string, root *yaml.Node) *layout {
 			if decodes(item) {
 				l.decoded = append(l.decoded, len(l.portalsLines))
 			}
-			budget := maxKeyVisits
-			addKeyLines(item, "", p.keys, 0, &budget)
-			markTypeErrors(item, reflect.TypeFor[Portal](), "", p.typeErrors)
+			var labels *yaml.Node
 			if item.Kind == yaml.MappingNode {
 				for j := 0; j+1 < len(item.Content); j += 2 {
-					if item.Content[j].Value == "name" && p.name == "" {
+					switch key := item.Content[j]; {
+					case key.Value == "name" && p.name == "":
 						p.name = item.Content[j+1].Value
+					case key.Value == FieldLabels:
+						labels = item.Content[j+1]
 					}
 				}
 			}
+			// Checked before anything decodes the labels: the decoder's
+			// check for duplicate keys takes quadratic time.
+			if labels != nil && len(labels.Content)/2 > MaxLabels {
+				l.tooManyLabels = append(l.tooManyLabels, fmt.Errorf("%s:%d: %s: labels: %d labels, more than the %d a portal may have: labels go on every series of the portal; keep those that select and route its alerts",
+					source, labels.Line, portalLabel(len(l.portalsLines), p.name), len(labels.Content)/2, MaxLabels))
+				continue
+			}
+			budget := maxKeyVisits
+			addKeyLines(item, "", p.keys, 0, &budget)
+			markTypeErrors(item, reflect.TypeFor[Portal](), "", p.typeErrors)
 			l.portalsLines = append(l.portalsLines, p)
 		}
 	}

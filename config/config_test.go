@@ -645,3 +645,28 @@ func TestMergeKeysGiveSettings(t *testing.T) {
 		t.Errorf("a merged timeout of 0s: %v; want it refused at the merge key's line", err)
 	}
 }
+
+// A portal may have at most MaxLabels labels; more are refused before the
+// file is decoded, however many there are.
+func TestTooManyLabels(t *testing.T) {
+	for _, n := range []int{MaxLabels + 1, 40000} {
+		var b strings.Builder
+		b.WriteString("portals:\n  - name: main\n    url: https://portal.example.com\n    api_key_env: DSX_TEST_KEY\n    labels:\n")
+		for i := range n {
+			fmt.Fprintf(&b, "      l%d: v\n", i)
+		}
+		_, err := Parse([]byte(b.String()), "cfg.yml")
+		want := fmt.Sprintf(`cfg.yml:6: portal "main": labels: %d labels, more than the 64 a portal may have`, n)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%d labels: %v, want %q", n, err, want)
+		}
+	}
+	var b strings.Builder
+	b.WriteString("portals:\n  - name: main\n    url: https://portal.example.com\n    api_key_env: DSX_TEST_KEY\n    labels:\n")
+	for i := range MaxLabels {
+		fmt.Fprintf(&b, "      l%d: v\n", i)
+	}
+	if cfg, err := Parse([]byte(b.String()), "cfg.yml"); err != nil || len(cfg.Portals[0].Labels) != MaxLabels {
+		t.Errorf("%d labels: %v", MaxLabels, err)
+	}
+}
