@@ -39,6 +39,10 @@ type endpoint struct {
 	fetch func(s *scrape) answer
 	// collect sends the samples of the answer; nil for none.
 	collect func(s *scrape, a answer)
+	// cure, when set, ends the endpoint's backoff after a failure that a
+	// fix cures (see curable), at the scrape where the portal works again;
+	// it returns the debug line that replaces the stale answer's, or "".
+	cure func(s *scrape, a answer) string
 }
 
 // endpoints are the calls of a scrape, in the order of the log. The first,
@@ -65,6 +69,22 @@ func timed[T any](call func() (T, error)) answer {
 	start := time.Now()
 	v, err := call()
 	return answer{value: v, err: err, duration: time.Since(start), failed: err != nil}
+}
+
+// curable tells whether err is of a kind that the operator's fix cures at
+// once (the key, the URL, TLS, a permission, a payment): once the portal
+// works again, such a failure of another call is not waited out.
+func curable(err error) bool {
+	e, ok := errors.AsType[*client.Error](err)
+	if !ok {
+		return false
+	}
+	switch e.Kind {
+	case client.KindUnauthorized, client.KindForbidden, client.KindPaymentRequired, client.KindTLS, client.KindNotFound,
+		client.KindKey, client.KindRedirect, client.KindNotJSON, client.KindNetwork:
+		return true
+	}
+	return false
 }
 
 // Switch is a --collector.<name> flag, on by default.
@@ -199,9 +219,20 @@ func (p *Portal) Scrape(ctx context.Context, logger *slog.Logger) *Metrics {
 		}
 	}
 	wg.Wait()
+	first := s.answers[0]
+	if first.err == nil && p.memory.failing(subjectCalls) {
+		for i, e := range p.endpoints {
+			if !p.calls[i] || e.cure == nil {
+				continue
+			}
+			if note := e.cure(s, s.answers[i]); note != "" {
+				a := &s.answers[i]
+				a.failed, a.note, a.attrs = false, note, nil
+			}
+		}
+	}
 	s.logCalls()
 
-	first := s.answers[0]
 	s.send(upDesc, boolValue(first.err == nil))
 	s.send(statusCodeDesc, float64(client.StatusCode(first.err)))
 	s.send(durationDesc, time.Since(start).Seconds())

@@ -711,3 +711,47 @@ func TestAnEndpointIsATableEntry(t *testing.T) {
 		t.Errorf("the debug log lacks the switched-off endpoint:\n%s", f.logs)
 	}
 }
+
+// After a wrong key is fixed, the portal recovers at once: at the first
+// scrape that works, the settings and history backoffs end, nothing is
+// blamed on the key, the all-clear names the old failure; at the second,
+// every series is back.
+func TestRecoveryAfterAFixedKey(t *testing.T) {
+	f, _ := historyFixture(t)
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	f.fake.SetTimezone("Europe/Berlin")
+	keyFile := f.portal.config.APIKeyFile
+	wrong := "sk-" + strings.Repeat("0", 64)
+	if err := os.WriteFile(keyFile, []byte(wrong+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.scrape()
+	f.waitHistory()
+	if !strings.Contains(f.logs.String(), `msg="DocSpace scrape failed"`) {
+		t.Fatalf("the wrong key was not reported:\n%s", f.logs)
+	}
+
+	if err := os.WriteFile(keyFile, []byte(testKey+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.logs.Reset()
+	first := exposition(t, f.collector(context.Background()))
+	if !strings.Contains(first, "docspace_up 1\n") {
+		t.Fatalf("the first scrape after the fix:\n%s", first)
+	}
+	logs := f.logs.String()
+	if strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, `msg="DocSpace scrape works again" portal=test configured_at="" failed="backup schedule, backup progress, settings: unauthorized (HTTP 401)"`) {
+		t.Errorf("the first scrape after the fix logged:\n%s", logs)
+	}
+	f.waitHistory()
+	second := exposition(t, f.collector(context.Background()))
+	for _, want := range []string{`docspace_collector_success{collector="settings"} 1`, `docspace_collector_success{collector="history"} 1`,
+		"docspace_backup_schedule_next_timestamp_seconds ", "docspace_backup_history_backups "} {
+		if !strings.Contains(second, want) {
+			t.Errorf("the second scrape after the fix lacks %q:\n%s", want, second)
+		}
+	}
+	if strings.Contains(f.logs.String(), "rejected the API key") {
+		t.Errorf("after the fix, the key is still blamed:\n%s", f.logs)
+	}
+}

@@ -28,6 +28,7 @@ var historyEndpoint = &endpoint{
 	},
 	fetch:   func(s *scrape) answer { return s.portal.memory.history.get(s) },
 	collect: collectHistory,
+	cure:    func(s *scrape, _ answer) string { return s.portal.memory.history.cure(s) },
 }
 
 var (
@@ -158,6 +159,19 @@ func (hm *historyMemory) get(s *scrape) answer {
 		a.attrs = append(a.attrs, "list_fetched", st.fetched.UTC().Format(time.RFC3339), "stored_backups", st.backups)
 	}
 	return a
+}
+
+// cure starts a call at once, when none runs, if the last failed for a
+// reason a fix cures: the interval is not waited out after the fix.
+func (hm *historyMemory) cure(s *scrape) string {
+	hm.mu.Lock()
+	defer hm.mu.Unlock()
+	if hm.running != nil || hm.last == nil || !curable(hm.last.err) {
+		return ""
+	}
+	hm.running = make(chan struct{})
+	go hm.refresh(s.portal, hm.running, s.log)
+	return "history called again, in the background: its last call failed before the portal worked again"
 }
 
 // refresh makes one call, records and logs its result, and closes done.

@@ -84,6 +84,13 @@ func (m *Memory) observe(s subject, cause string, remind bool) (n news, was heal
 	return noNews, was
 }
 
+// failing tells whether the log last said subject fails.
+func (m *Memory) failing(s subject) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.logged[s].cause != ""
+}
+
 func errorText(err error) string {
 	if err == nil {
 		return ""

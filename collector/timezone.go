@@ -30,6 +30,7 @@ var settingsEndpoint = &endpoint{
 		return "settings not called: the time zone is given in the portal's settings", []any{"timezone", p.location.String()}
 	},
 	fetch: func(s *scrape) answer { return s.portal.memory.zone.get(s) },
+	cure:  func(s *scrape, a answer) string { return s.portal.memory.zone.cure(a) },
 }
 
 // location is the portal's time zone for this scrape, configured or read
@@ -112,6 +113,18 @@ type zoneMemory struct {
 	location *time.Location
 	next     time.Time // when to read the settings again
 	lastErr  error
+}
+
+// cure makes the next scrape read the settings when a is the remembered
+// failure of a read without a known zone, of a kind a fix cures.
+func (zm *zoneMemory) cure(a answer) string {
+	zm.mu.Lock()
+	defer zm.mu.Unlock()
+	if a.note == "" || zm.location != nil || !curable(zm.lastErr) {
+		return ""
+	}
+	zm.next, zm.lastErr = time.Time{}, nil
+	return "settings not called: its last call failed before the portal worked again, so the next scrape reads them"
 }
 
 // get returns the portal's time zone, reading the settings when the known
