@@ -6,10 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/docspace-exporter/docspace_exporter/collector"
@@ -41,6 +44,7 @@ func (s *scrapeHandler) serveDebug(ctx context.Context, w http.ResponseWriter, p
 	if gatherErr != nil {
 		fmt.Fprintf(w, "gathering the metrics failed: %v\n", gatherErr)
 	}
+	fmt.Fprint(w, inWords(families, time.Now()))
 	fmt.Fprint(w, "\nMetrics that would have been served:\n")
 	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
 	for _, mf := range families {
@@ -74,4 +78,53 @@ func (l *scrapeLog) close() []byte {
 	defer l.mu.Unlock()
 	l.closed = true
 	return l.b.Bytes()
+}
+
+// inWords tells the times of the scrape's metrics as people read them:
+// when the next backup is due or how long it is overdue, how old the last
+// scheduled backup and the newest stored one are.
+func inWords(families []*dto.MetricFamily, now time.Time) string {
+	var b strings.Builder
+	for _, t := range []struct{ metric, what string }{
+		{"docspace_backup_schedule_next_timestamp_seconds", "next scheduled backup"},
+		{"docspace_backup_last_timestamp_seconds", "last scheduled backup started"},
+		{"docspace_backup_history_latest_timestamp_seconds", "newest stored backup"},
+	} {
+		i := slices.IndexFunc(families, func(mf *dto.MetricFamily) bool { return mf.GetName() == t.metric })
+		if i < 0 || len(families[i].GetMetric()) != 1 {
+			continue
+		}
+		at := time.Unix(int64(families[i].GetMetric()[0].GetGauge().GetValue()), 0).UTC()
+		when := "in " + roughly(at.Sub(now))
+		switch {
+		case at.Before(now) && strings.HasPrefix(t.metric, "docspace_backup_schedule_next"):
+			when = "overdue by " + roughly(now.Sub(at))
+		case at.Before(now):
+			when = roughly(now.Sub(at)) + " ago"
+		}
+		fmt.Fprintf(&b, "%s: %s, %s\n", t.what, at.Format("2006-01-02 15:04 MST"), when)
+	}
+	if b.Len() == 0 {
+		return ""
+	}
+	return "\nIn words:\n" + b.String()
+}
+
+// roughly writes d in its two largest units: 2d 6h, 3h 5m, 4m 10s, 12s.
+func roughly(d time.Duration) string {
+	d = d.Round(time.Second)
+	var parts []string
+	for _, u := range []struct {
+		name string
+		size time.Duration
+	}{{"d", 24 * time.Hour}, {"h", time.Hour}, {"m", time.Minute}, {"s", time.Second}} {
+		if n := d / u.size; (n > 0 || len(parts) > 0) && len(parts) < 2 {
+			parts = append(parts, fmt.Sprintf("%d%s", n, u.name))
+			d -= n * u.size
+		}
+	}
+	if len(parts) == 0 {
+		return "0s"
+	}
+	return strings.Join(parts, " ")
 }

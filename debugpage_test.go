@@ -140,3 +140,37 @@ func TestBinaryMetricsDebug(t *testing.T) {
 	assertNoDebugLeaks(t, "/metrics?debug=true", body)
 	assertNoDebugLeaks(t, "the exporter's log", e.stderr.String())
 }
+
+// The debug page tells why the latest task failed, and the times as people
+// read them: the next backup overdue, the newest stored backup's age.
+func TestProbeDebugInWords(t *testing.T) {
+	fake, srv := newFakePortal(t)
+	fake.SetProgress(docspacetest.ProgressFailed)
+	fake.SetHistory(docspacetest.HistoryWeekly...)
+	keyFile := writeFile(t, "api-key", testKey+"\n")
+	target, err := buildTarget(config.Portal{Name: "main", URL: srv.URL, APIKeyFile: keyFile, Timeout: 5 * time.Second, Timezone: "UTC"},
+		config.Defaults{Timeout: 10 * time.Second, HistoryInterval: time.Hour}, testOptions(collector.Options{HistoryTimeout: 5 * time.Second}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := newScrapeHandler(slog.New(slog.DiscardHandler), 500*time.Millisecond, nil).probe(func(string) *collector.Portal { return target })
+	body := scrapeWith(t, probe, http.MethodGet, "/probe?target=main&debug=true", nil).Body.String()
+	for _, want := range []string{`task_error="Access to the path is denied."`, "\nIn words:\n",
+		"next scheduled backup: ", ", overdue by ", "last scheduled backup started: 2026-", " ago\n", "newest stored backup: "} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the debug page lacks %q:\n%s", want, body)
+		}
+	}
+	assertNoDebugLeaks(t, "the debug page", body)
+}
+
+func TestRoughly(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		0: "0s", 12 * time.Second: "12s", 4*time.Minute + 10*time.Second: "4m 10s", 3*time.Hour + 5*time.Minute + 7*time.Second: "3h 5m",
+		54*time.Hour + 30*time.Minute: "2d 6h", 48 * time.Hour: "2d 0h",
+	} {
+		if got := roughly(d); got != want {
+			t.Errorf("roughly(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

@@ -27,14 +27,15 @@ func (s *scrape) logCalls() {
 		case a.note != "":
 			log.Debug(a.note, a.attrs...)
 		default:
-			logCall(log, e.name, e.path, a.err, a.duration)
+			logCall(log, e.name, e.path, a.err, a.duration, a.attrs...)
 		}
 	}
 }
 
-// logCall logs one call to DocSpace at debug level.
-func logCall(log *slog.Logger, call, path string, err error, d time.Duration) {
-	attrs := append([]any{"path", path, "status_code", client.StatusCode(err), "duration", d}, errorAttrs(err)...)
+// logCall logs one call to DocSpace at debug level, with what the
+// endpoint tells of its answer.
+func logCall(log *slog.Logger, call, path string, err error, d time.Duration, answer ...any) {
+	attrs := append(append([]any{"path", path, "status_code", client.StatusCode(err), "duration", d}, errorAttrs(err)...), answer...)
 	if err != nil {
 		log.Debug(call+" call failed", attrs...)
 		return

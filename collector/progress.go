@@ -11,9 +11,20 @@ var progressEndpoint = &endpoint{
 	name: "progress", call: "backup progress", path: progressPath,
 	flag: "Collect the state of the latest backup task (getbackupprogress); --no-collector.progress turns it off.",
 	fetch: func(s *scrape) answer {
-		return timed(func() (*backupProgress, error) {
+		a := timed(func() (*backupProgress, error) {
 			return client.Get[backupProgress](s.ctx, s.portal.client, progressPath, s.portal.dumpQuery())
 		})
+		// The debug log, "the first step of every runbook", tells why a
+		// task failed: its texts, sanitised, never labels.
+		if p, _ := a.value.(*backupProgress); p != nil {
+			a.attrs = []any{"task_id", p.TaskID, "task_completed", p.IsCompleted}
+			for _, t := range [][2]string{{"task_error", p.Error}, {"task_warning", p.Warning}} {
+				if t[1] != "" {
+					a.attrs = append(a.attrs, t[0], sanitize(t[1]))
+				}
+			}
+		}
+		return a
 	},
 	collect: collectProgress,
 }
