@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
@@ -82,7 +83,30 @@ func portalLine(portal *collector.Portal) string {
 	if p.Dump {
 		s += ", dump schedule"
 	}
-	return html.EscapeString(s)
+	return html.EscapeString(s + "; " + lastScrape(portal.LastScrape(), time.Now()))
+}
+
+// lastScrape tells what a portal's last scrape found; the landing page never
+// calls DocSpace.
+func lastScrape(last collector.Summary, now time.Time) string {
+	if last.At.IsZero() {
+		return "not scraped yet"
+	}
+	s := "down at the last scrape, " + roughly(now.Sub(last.At)) + " ago"
+	if last.Up {
+		s = "up at the last scrape, " + roughly(now.Sub(last.At)) + " ago"
+	}
+	switch {
+	case last.NextBackup.IsZero():
+	case last.NextBackup.Before(now):
+		s += "; next scheduled backup overdue by " + roughly(now.Sub(last.NextBackup))
+	default:
+		s += "; next scheduled backup in " + roughly(last.NextBackup.Sub(now))
+	}
+	if !last.Newest.IsZero() {
+		s += "; newest stored backup " + roughly(now.Sub(last.Newest)) + " old"
+	}
+	return s
 }
 
 // versionLine is the exporter's version, with the revision, branch and

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"html"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -15,6 +17,7 @@ import (
 	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/collector"
+	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
 
 var href = regexp.MustCompile(`href="([^"]*)"`)
@@ -74,7 +77,7 @@ func TestBinaryLandingPage(t *testing.T) {
 	host := strings.TrimPrefix(mainURL, "http://")
 	for _, want := range []string{
 		"Version: " + html.EscapeString(moduleVersionOf(t)) + " (",
-		"The metrics of the portal of --docspace.url, http://" + host + ",",
+		"The metrics of the portal of --docspace.url, http://" + host + "; ",
 		`<a href="/probe?target=archive">archive</a>`,
 		"Portals of the config file (2)",
 	} {
@@ -142,5 +145,43 @@ func TestLandingPageEscapes(t *testing.T) {
 	}
 	if slices.Contains(links, "/metrics?debug=true") {
 		t.Error("a debug link for /metrics without a --docspace.url portal")
+	}
+}
+
+// The landing page shows each portal's state from its last scrape, and
+// never calls DocSpace to render it.
+func TestLandingPageShowsTheLastScrape(t *testing.T) {
+	fake, target := healthyTarget(t, 5*time.Second)
+	lp := landingPage{metricsPath: "/metrics", portals: func() *fleet {
+		return &fleet{portals: []*collector.Portal{target}, byName: map[string]*collector.Portal{"main": target}}
+	}}
+	render := func() string {
+		rec := httptest.NewRecorder()
+		lp.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
+		return rec.Body.String()
+	}
+	calls := func() int { return fake.Requests(docspacetest.PathSchedule) }
+	if page := render(); !strings.Contains(page, "not scraped yet") || calls() != 0 {
+		t.Errorf("before any scrape (%d calls):\n%s", calls(), page)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	target.Scrape(ctx, slog.New(slog.DiscardHandler))
+	page := render()
+	for _, want := range []string{"up at the last scrape, 0s ago", "; next scheduled backup "} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the landing page lacks %q:\n%s", want, page)
+		}
+	}
+	if calls() != 1 {
+		t.Errorf("rendering the landing page called DocSpace: %d schedule calls, want the scrape's 1", calls())
+	}
+}
+
+func TestLastScrape(t *testing.T) {
+	now := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
+	got := lastScrape(collector.Summary{At: now.Add(-time.Minute), Up: false, NextBackup: now.Add(-54 * time.Hour), Newest: now.Add(-3 * time.Hour)}, now)
+	if want := "down at the last scrape, 1m 0s ago; next scheduled backup overdue by 2d 6h; newest stored backup 3h 0m old"; got != want {
+		t.Errorf("lastScrape = %q, want %q", got, want)
 	}
 }

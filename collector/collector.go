@@ -183,6 +183,20 @@ func NewPortal(p config.Portal, m *Memory, o Options) (*Portal, error) {
 	return portal, nil
 }
 
+// Summary is what a scrape found, in short, for the landing page.
+type Summary struct {
+	At                 time.Time // of the scrape; zero before the first
+	Up                 bool
+	NextBackup, Newest time.Time // the next scheduled backup, the newest stored one; zero when unknown
+}
+
+// LastScrape returns what the portal's last scrape found.
+func (p *Portal) LastScrape() Summary {
+	p.memory.mu.Lock()
+	defer p.memory.mu.Unlock()
+	return p.memory.last
+}
+
 // Config returns the portal's configuration.
 func (p *Portal) Config() config.Portal { return p.config }
 
@@ -202,6 +216,7 @@ type scrape struct {
 	logger  *slog.Logger // use log(), which names the portal
 	answers []answer     // one per endpoint
 	metrics []prometheus.Metric
+	summary Summary
 }
 
 // Scrape makes one scrape of the portal within ctx's deadline: the calls
@@ -253,6 +268,10 @@ func (p *Portal) Scrape(ctx context.Context, logger *slog.Logger) *Metrics {
 		}
 	}
 	s.logFailures(failures)
+	s.summary.At, s.summary.Up = p.memory.now(), first.err == nil
+	p.memory.mu.Lock()
+	p.memory.last = s.summary
+	p.memory.mu.Unlock()
 	return &Metrics{s.metrics}
 }
 

@@ -210,6 +210,7 @@ func collectHistory(s *scrape, a answer) {
 	if st := h.stored; st != nil {
 		s.send(historyBackupsDesc, float64(st.backups))
 		if !st.newest.IsZero() {
+			s.summary.Newest = st.newest
 			s.send(historyLatestDesc, unixSeconds(st.newest))
 			s.send(historyOldestDesc, unixSeconds(st.oldest))
 		}

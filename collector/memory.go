@@ -20,6 +20,7 @@ type Memory struct {
 
 	mu     sync.Mutex
 	logged map[subject]health // what the log last said, by subject
+	last   Summary            // what the last scrape found
 }
 
 // NewMemory returns the memory of a portal not seen before.

@@ -148,6 +148,7 @@ func collectSchedule(s *scrape, a answer) {
 	if err != nil {
 		return
 	}
+	s.summary.NextBackup = next
 	s.send(nextBackupDesc, unixSeconds(next))
 	s.send(intervalDesc, interval.Seconds())
 }
