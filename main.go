@@ -46,6 +46,9 @@ func main() {
 func run(args []string) int {
 	app, f := newApp()
 	if _, err := app.Parse(args); err != nil {
+		if keyFlag.MatchString(err.Error()) {
+			return fail(fmt.Errorf("%w: the API key is never given as a flag, which ps shows to everyone: put it in a file and give --docspace.api-key-file, or in the environment variable DOCSPACE_API_KEY", err))
+		}
 		return fail(fmt.Errorf("%w, try --help", err))
 	}
 	if err := f.check(); err != nil {
@@ -325,6 +328,9 @@ func hideKeys(s string) string {
 		return w
 	})
 }
+
+// keyFlag matches kingpin's error for an unknown flag named like an API key.
+var keyFlag = regexp.MustCompile(`^unknown long flag '--[^']*(key|token)'`)
 
 var word = regexp.MustCompile("[^\\s'\"`=:;,()]+")
 
