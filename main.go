@@ -255,11 +255,11 @@ func (f *flags) routes(logger *slog.Logger, opts collector.Options) (routes, err
 			attrs = append(attrs, "collector."+s.Name, *f.switches[s.Name])
 		}
 		logger.Info("monitoring DocSpace portal on "+f.metricsPath, append(attrs, "history_interval", c.HistoryInterval)...)
-		logWarnings(logger, p)
+		logWarnings(logger, c.Warnings())
 	}
 	if rt.portals != nil {
 		logger.Info("serving the portals of the config file on /probe", "file", f.configFile, "portals", len(rt.portals.Current().portals))
-		logWarnings(logger, rt.portals.Current().portals...)
+		logWarnings(logger, rt.portals.Current().warnings)
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -282,7 +282,7 @@ func reloader(logger *slog.Logger, path string, portals *config.Holder[*fleet]) 
 			return err
 		}
 		logger.Info("reloaded the config file", "file", path, "portals", len(portals.Current().portals))
-		logWarnings(logger, portals.Current().portals...)
+		logWarnings(logger, portals.Current().warnings)
 		return nil
 	}
 }
@@ -295,11 +295,11 @@ func checkConfig(path string, d config.Defaults, opts collector.Options) int {
 		_, err = newFleet(cfg, nil, d, opts)
 	}
 	if cfg != nil {
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(os.Stderr, "warning: %v\n", w)
+		}
 		var vars []string
 		for _, p := range cfg.Portals {
-			for _, w := range p.Warnings() {
-				fmt.Fprintf(os.Stderr, "warning: %v\n", w)
-			}
 			if p.APIKeyEnv != "" {
 				vars = append(vars, p.APIKeyEnv)
 			}

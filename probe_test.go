@@ -301,16 +301,16 @@ func TestConfigFileRelativePaths(t *testing.T) {
     url: http://portal.example.test
     api_key_file: keys/main.key
   - name: folder
-    url: https://portal.example.com
+    url: https://folder.example.com
     api_key_file: keys
   - name: pipe
-    url: https://portal.example.com
+    url: https://pipe.example.com
     api_key_file: keys/fifo
   - name: missing
-    url: https://portal.example.com
+    url: https://missing.example.com
     api_key_file: keys/missing.key
   - name: env
-    url: https://portal.example.com
+    url: https://env.example.com
     api_key_env: DSX_UNSET
 `)
 	code, out := runBinary(t, dir, nil, "--config.file=conf/portals.yml", "--config.check")
@@ -324,6 +324,22 @@ func TestConfigFileRelativePaths(t *testing.T) {
 	}, "\n") + "\n"
 	if code != 1 || out != want {
 		t.Errorf("exit %d, output:\n%s\nwant exit 1 and\n%s", code, out, want)
+	}
+}
+
+// Two names for the same portal and dump are warned of by --config.check,
+// at start and at each reload.
+func TestDuplicatePortalWarned(t *testing.T) {
+	_, srv := newFakePortal(t)
+	file := writeFile(t, "portals.yml", fmt.Sprintf("portals:\n  - {name: a, url: '%s', api_key_env: KEY}\n  - {name: b, url: '%s/', api_key_env: KEY}\n", srv.URL, srv.URL))
+	want := file + `:3: portal "b": url: the portal "a" at line 2 has the same url and dump: its alerts would fire twice`
+	code, out := runBinary(t, "", []string{"KEY=" + testKey}, "--config.file="+file, "--config.check")
+	if code != 0 || !strings.HasPrefix(out, "warning: "+want) || !strings.HasSuffix(out, "ok\n") {
+		t.Errorf("--config.check: exit %d, output:\n%s\nwant a warning starting %q", code, out, want)
+	}
+	e := startExporter(t, "http", []string{"--config.file=" + file}, "KEY="+testKey)
+	if log := e.waitLog("same url and dump"); !strings.Contains(log, "level=WARN") || !strings.Contains(log, strings.ReplaceAll(want, `"`, `\"`)) {
+		t.Errorf("the start's log lacks the warning:\n%s", log)
 	}
 }
 

@@ -305,6 +305,32 @@ func (p *Portal) Warnings() []error {
 	return warnings
 }
 
+// Warnings returns what in the configuration works but is unsafe or
+// wasteful: each portal's Warnings, and two portals of the same url and dump,
+// whose alerts would fire twice and whose two history calls would each make
+// DocSpace check the backup storage and drop the records of missing backups.
+// The configuration must have passed Parse.
+func (c *Config) Warnings() []error {
+	var warnings []error
+	seen := map[string]*Portal{}
+	for i := range c.Portals {
+		p := &c.Portals[i]
+		warnings = append(warnings, p.Warnings()...)
+		u, err := client.ParseURL(p.URL)
+		if err != nil {
+			continue
+		}
+		key := fmt.Sprint(u.Scheme, "://", strings.ToLower(u.Host), u.Path, " ", p.Dump)
+		if first, dup := seen[key]; dup {
+			warnings = append(warnings, p.Errorf(FieldURL, "the portal %q at line %d has the same url and dump: its alerts would fire twice, and each "+
+				"history call makes DocSpace check the backup storage and drop the records of missing backups; keep one entry", first.Name, first.origin.line))
+			continue
+		}
+		seen[key] = p
+	}
+	return warnings
+}
+
 // isLoopback tells whether host names this machine: traffic to it never
 // leaves it.
 func isLoopback(host string) bool {

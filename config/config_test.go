@@ -548,7 +548,7 @@ func TestLooksLikeKey(t *testing.T) {
 	}
 }
 
-// Warnings name the portal and what is unsafe, never the key.
+// Warnings name the portal and what is unsafe or wasteful, never the key.
 func TestWarnings(t *testing.T) {
 	cfg, err := Parse([]byte(`portals:
   - {name: plain, url: 'http://portal.example.com:8080/docspace', api_key_env: X}
@@ -557,19 +557,22 @@ func TestWarnings(t *testing.T) {
   - {name: localhost, url: 'http://localhost:8080', api_key_env: X}
   - {name: tls, url: 'https://portal.example.com', api_key_env: X}
   - {name: insecure, url: 'https://portal.example.com', api_key_env: X, tls: {insecure_skip_verify: true}}
+  - {name: dump, url: 'https://portal.example.com', api_key_env: X, dump: true}
+  - {name: dump-again, url: 'https://PORTAL.example.com/', api_key_env: X, dump: true}
 `), "cfg.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, p := range cfg.Portals {
-		for _, w := range p.Warnings() {
-			got = append(got, w.Error())
-		}
+	for _, w := range cfg.Warnings() {
+		got = append(got, w.Error())
 	}
+	const same = " has the same url and dump: its alerts would fire twice, and each history call makes DocSpace check the backup storage and drop the records of missing backups; keep one entry"
 	want := []string{
 		`cfg.yml:2: portal "plain": url: http://portal.example.com:8080 is plain http: the API key is sent unencrypted over the network; use https://`,
 		`cfg.yml:7: portal "insecure": tls.insecure_skip_verify: the portal's certificate is not verified: anyone on the way can take the API key; give its CA file instead`,
+		`cfg.yml:7: portal "insecure": url: the portal "tls" at line 6` + same,
+		`cfg.yml:9: portal "dump-again": url: the portal "dump" at line 8` + same,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
