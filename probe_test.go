@@ -507,8 +507,8 @@ func TestURLCredentialsNeverShown(t *testing.T) {
 	}
 }
 
-// Without a config file, SIGHUP does not stop the exporter and there is no
-// /probe or /-/reload.
+// Without a config file, SIGHUP does not stop the exporter, /probe says
+// why it has no portals and there is no /-/reload.
 func TestSingleportalSIGHUP(t *testing.T) {
 	_, srv := newFakePortal(t)
 	e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL}, "DOCSPACE_API_KEY="+testKey)
@@ -519,10 +519,11 @@ func TestSingleportalSIGHUP(t *testing.T) {
 	if code, body := get(t, nil, e.url+"/metrics"); code != 200 || !strings.Contains(body, "docspace_up 1\n") {
 		t.Errorf("after SIGHUP: HTTP %d\n%s", code, body)
 	}
-	for _, path := range []string{"/probe?target=main", "/-/reload"} {
-		if code, _ := get(t, nil, e.url+path); code != http.StatusNotFound {
-			t.Errorf("%s without --config.file: HTTP %d, want 404", path, code)
-		}
+	if code, body := get(t, nil, e.url+"/probe?target=main"); code != http.StatusBadRequest || !strings.Contains(body, "/probe serves the portals of --config.file") {
+		t.Errorf("/probe without --config.file: HTTP %d %q, want 400 and why", code, body)
+	}
+	if code, _ := get(t, nil, e.url+"/-/reload"); code != http.StatusNotFound {
+		t.Errorf("/-/reload without --config.file: HTTP %d, want 404", code)
 	}
 	if _, landing := get(t, nil, e.url+"/"); strings.Contains(landing, "/probe") {
 		t.Error("the landing page offers /probe without --config.file")
