@@ -47,6 +47,8 @@ type fleet struct {
 	portals []*collector.Portal // in the file's order
 	byName  map[string]*collector.Portal
 	memory  map[memoryKey]*collector.Memory // handed from fleet to fleet
+	// warnings are the file's warnings (config.Config.Warnings).
+	warnings []error
 }
 
 // memoryKey identifies a portal for what is remembered of it: a portal that
@@ -75,7 +77,8 @@ func (f *fleet) lookup(name string) *collector.Portal {
 // newFleet builds the portals of cfg anew, reading their key and CA files
 // again, with what prev remembers of them; it reports every problem at once.
 func newFleet(cfg *config.Config, prev *fleet, d config.Defaults, opts collector.Options) (*fleet, error) {
-	f := &fleet{byName: make(map[string]*collector.Portal, len(cfg.Portals)), memory: make(map[memoryKey]*collector.Memory, len(cfg.Portals))}
+	f := &fleet{byName: make(map[string]*collector.Portal, len(cfg.Portals)), memory: make(map[memoryKey]*collector.Memory, len(cfg.Portals)),
+		warnings: cfg.Warnings()}
 	var errs []error
 	for _, p := range cfg.Portals {
 		key := keyOf(p)
@@ -102,12 +105,9 @@ func (f *fleet) remembered(key memoryKey) *collector.Memory {
 	return collector.NewMemory()
 }
 
-// logWarnings logs what is unsafe in the settings of each portal.
-func logWarnings(logger *slog.Logger, portals ...*collector.Portal) {
-	for _, p := range portals {
-		c := p.Config()
-		for _, w := range c.Warnings() {
-			logger.Warn(w.Error())
-		}
+// logWarnings logs what is unsafe or wasteful in the settings.
+func logWarnings(logger *slog.Logger, warnings []error) {
+	for _, w := range warnings {
+		logger.Warn(w.Error())
 	}
 }

@@ -46,6 +46,9 @@ func main() {
 func run(args []string) int {
 	app, f := newApp()
 	if _, err := app.Parse(args); err != nil {
+		if keyFlag.MatchString(err.Error()) {
+			return fail(fmt.Errorf("%w: the API key is never given as a flag, which ps shows to everyone: put it in a file and give --docspace.api-key-file, or in the environment variable DOCSPACE_API_KEY", err))
+		}
 		return fail(fmt.Errorf("%w, try --help", err))
 	}
 	if err := f.check(); err != nil {
@@ -252,11 +255,11 @@ func (f *flags) routes(logger *slog.Logger, opts collector.Options) (routes, err
 			attrs = append(attrs, "collector."+s.Name, *f.switches[s.Name])
 		}
 		logger.Info("monitoring DocSpace portal on "+f.metricsPath, append(attrs, "history_interval", c.HistoryInterval)...)
-		logWarnings(logger, p)
+		logWarnings(logger, c.Warnings())
 	}
 	if rt.portals != nil {
 		logger.Info("serving the portals of the config file on /probe", "file", f.configFile, "portals", len(rt.portals.Current().portals))
-		logWarnings(logger, rt.portals.Current().portals...)
+		logWarnings(logger, rt.portals.Current().warnings)
 	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -277,7 +280,7 @@ func reloader(logger *slog.Logger, path string, portals *config.Holder[*fleet]) 
 			return
 		}
 		logger.Info("reloaded the config file", "file", path, "portals", len(portals.Current().portals))
-		logWarnings(logger, portals.Current().portals...)
+		logWarnings(logger, portals.Current().warnings)
 	}
 	return func() error {
 		if err := portals.Reload(); err != nil {
@@ -297,11 +300,11 @@ func checkConfig(path string, d config.Defaults, opts collector.Options) int {
 		_, err = newFleet(cfg, nil, d, opts)
 	}
 	if cfg != nil {
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(os.Stderr, "warning: %v\n", w)
+		}
 		var vars []string
 		for _, p := range cfg.Portals {
-			for _, w := range p.Warnings() {
-				fmt.Fprintf(os.Stderr, "warning: %v\n", w)
-			}
 			if p.APIKeyEnv != "" {
 				vars = append(vars, p.APIKeyEnv)
 			}
@@ -330,6 +333,9 @@ func hideKeys(s string) string {
 		return w
 	})
 }
+
+// keyFlag matches kingpin's error for an unknown flag named like an API key.
+var keyFlag = regexp.MustCompile(`^unknown long flag '--[^']*(key|token)'`)
 
 var word = regexp.MustCompile("[^\\s'\"`=:;,()]+")
 

@@ -346,6 +346,8 @@ func TestBinaryRejectsBadSettings(t *testing.T) {
 		{"two keys in the key env", []string{portal}, []string{"DOCSPACE_API_KEY=" + testKey + "\n" + otherKey}, "DOCSPACE_API_KEY: the environment variable DOCSPACE_API_KEY holds 2 lines; keep one key"},
 		{"two key sources", []string{portal, "--docspace.api-key-file=" + keyFile}, []string{key}, "keep only one"},
 		{"unknown flag", []string{"--docspace.key=" + testKey}, nil, "unknown long flag"},
+		{"key as a flag", []string{portal, "--docspace.api-key=" + testKey}, nil,
+			"unknown long flag '--docspace.api-key': the API key is never given as a flag, which ps shows to everyone: put it in a file and give --docspace.api-key-file, or in the environment variable DOCSPACE_API_KEY"},
 		{"key as an argument", []string{portal, testKey}, []string{key}, "<secret>"},
 		{"bad timeout", []string{portal, "--docspace.timeout=soon"}, []string{key}, "invalid duration"},
 		{"key as the timeout", []string{portal, "--docspace.timeout=" + testKey}, []string{key}, "<secret>"},

@@ -301,16 +301,16 @@ func TestConfigFileRelativePaths(t *testing.T) {
     url: http://portal.example.test
     api_key_file: keys/main.key
   - name: folder
-    url: https://portal.example.com
+    url: https://folder.example.com
     api_key_file: keys
   - name: pipe
-    url: https://portal.example.com
+    url: https://pipe.example.com
     api_key_file: keys/fifo
   - name: missing
-    url: https://portal.example.com
+    url: https://missing.example.com
     api_key_file: keys/missing.key
   - name: env
-    url: https://portal.example.com
+    url: https://env.example.com
     api_key_env: DSX_UNSET
 `)
 	code, out := runBinary(t, dir, nil, "--config.file=conf/portals.yml", "--config.check")
@@ -324,6 +324,22 @@ func TestConfigFileRelativePaths(t *testing.T) {
 	}, "\n") + "\n"
 	if code != 1 || out != want {
 		t.Errorf("exit %d, output:\n%s\nwant exit 1 and\n%s", code, out, want)
+	}
+}
+
+// Two names for the same portal and dump are warned of by --config.check,
+// at start and at each reload.
+func TestDuplicatePortalWarned(t *testing.T) {
+	_, srv := newFakePortal(t)
+	file := writeFile(t, "portals.yml", fmt.Sprintf("portals:\n  - {name: a, url: '%s', api_key_env: KEY}\n  - {name: b, url: '%s/', api_key_env: KEY}\n", srv.URL, srv.URL))
+	want := file + `:3: portal "b": url: the portal "a" at line 2 has the same url and dump: its alerts would fire twice`
+	code, out := runBinary(t, "", []string{"KEY=" + testKey}, "--config.file="+file, "--config.check")
+	if code != 0 || !strings.HasPrefix(out, "warning: "+want) || !strings.HasSuffix(out, "ok\n") {
+		t.Errorf("--config.check: exit %d, output:\n%s\nwant a warning starting %q", code, out, want)
+	}
+	e := startExporter(t, "http", []string{"--config.file=" + file}, "KEY="+testKey)
+	if log := e.waitLog("same url and dump"); !strings.Contains(log, "level=WARN") || !strings.Contains(log, strings.ReplaceAll(want, `"`, `\"`)) {
+		t.Errorf("the start's log lacks the warning:\n%s", log)
 	}
 }
 
@@ -491,8 +507,8 @@ func TestURLCredentialsNeverShown(t *testing.T) {
 	}
 }
 
-// Without a config file, SIGHUP does not stop the exporter and there is no
-// /probe or /-/reload.
+// Without a config file, SIGHUP does not stop the exporter, /probe says
+// why it has no portals and there is no /-/reload.
 func TestSingleportalSIGHUP(t *testing.T) {
 	_, srv := newFakePortal(t)
 	e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL}, "DOCSPACE_API_KEY="+testKey)
@@ -503,10 +519,11 @@ func TestSingleportalSIGHUP(t *testing.T) {
 	if code, body := get(t, nil, e.url+"/metrics"); code != 200 || !strings.Contains(body, "docspace_up 1\n") {
 		t.Errorf("after SIGHUP: HTTP %d\n%s", code, body)
 	}
-	for _, path := range []string{"/probe?target=main", "/-/reload"} {
-		if code, _ := get(t, nil, e.url+path); code != http.StatusNotFound {
-			t.Errorf("%s without --config.file: HTTP %d, want 404", path, code)
-		}
+	if code, body := get(t, nil, e.url+"/probe?target=main"); code != http.StatusBadRequest || !strings.Contains(body, "/probe serves the portals of --config.file") {
+		t.Errorf("/probe without --config.file: HTTP %d %q, want 400 and why", code, body)
+	}
+	if code, _ := get(t, nil, e.url+"/-/reload"); code != http.StatusNotFound {
+		t.Errorf("/-/reload without --config.file: HTTP %d, want 404", code)
 	}
 	if _, landing := get(t, nil, e.url+"/"); strings.Contains(landing, "/probe") {
 		t.Error("the landing page offers /probe without --config.file")

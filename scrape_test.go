@@ -380,7 +380,8 @@ func TestMethods(t *testing.T) {
 		{"GET probe", withFile, http.MethodGet, "/probe?target=main", http.StatusOK, "", "docspace_up 1\n"},
 		{"GET reload", withFile, http.MethodGet, "/-/reload", http.StatusMethodNotAllowed, "POST", "reload with POST"},
 		{"POST reload", withFile, http.MethodPost, "/-/reload", http.StatusOK, "", "ok\n"},
-		{"no probe without a file", withoutFile, http.MethodGet, "/probe?target=main", http.StatusNotFound, "", ""},
+		{"no probe without a file", withoutFile, http.MethodGet, "/probe?target=main", http.StatusBadRequest, "",
+			"/probe serves the portals of --config.file, and this exporter has none: scrape /metrics for the portal of --docspace.url"},
 		{"no reload without a file", withoutFile, http.MethodPost, "/-/reload", http.StatusNotFound, "", ""},
 	} {
 		rec := scrapeWith(t, tt.mux, tt.method, tt.path, nil)

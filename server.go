@@ -60,6 +60,11 @@ func newMux(rt routes) (*http.ServeMux, error) {
 			fmt.Fprintln(w, "ok")
 		})
 		mux.Handle("/discovery", getOnly(discovery(rt.portals.Current)))
+	} else {
+		mux.HandleFunc("/probe", func(w http.ResponseWriter, _ *http.Request) {
+			http.Error(w, "/probe serves the portals of --config.file, and this exporter has none: scrape "+rt.metricsPath+
+				" for the portal of --docspace.url, or start the exporter with --config.file", http.StatusBadRequest)
+		})
 	}
 	ok := func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")

@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"time"
 
@@ -43,6 +44,9 @@ type Config struct {
 	UserAgent string
 	// Pool keeps connections alive between calls, shared among portals.
 	Pool *Pool
+	// CAKey is how the operator gives the portal's CA file, e.g.
+	// tls.ca_file or --docspace.tls.ca-file, for the TLS advice.
+	CAKey string
 	// RetryAfter is the portal's Retry-After wait, which outlives the
 	// client: the portal's next client, after a reload, honours it too.
 	// nil for a wait of the client's own.
@@ -65,6 +69,7 @@ type Client struct {
 	http      *http.Client
 	// ownCA: the portal's certificate is checked against CAs given for it.
 	ownCA bool
+	caKey string
 	calls flight.Group
 	// retryAfter holds the calls back after a 429 or 503 with Retry-After.
 	retryAfter *RetryAfter
@@ -134,6 +139,7 @@ func New(cfg Config) (*Client, error) {
 		key:        cfg.Key,
 		userAgent:  cfg.UserAgent,
 		ownCA:      cfg.TLS.RootCAs != nil,
+		caKey:      cmp.Or(cfg.CAKey, "tls.ca_file"),
 		retryAfter: cmp.Or(cfg.RetryAfter, new(RetryAfter)),
 		now:        time.Now,
 		http: &http.Client{
@@ -238,7 +244,7 @@ func (c *Client) do(ctx context.Context, path, query string, limit int64, decode
 			"the portal's answer headers are over %d KiB: this is not a DocSpace answer; check the portal URL and any proxy in front of the portal", MaxHeaderSize>>10), nil)
 	}
 	if err != nil {
-		return fail(transportKind(err), 0, transportDetail(err, c.ownCA), stripURL(err))
+		return fail(transportKind(err), 0, transportDetail(err, c.ownCA, c.caKey), stripURL(err))
 	}
 	defer resp.Body.Close()
 	c.retryAfter.set(resp.StatusCode, resp.Header, c.now())
@@ -336,8 +342,15 @@ func statusError(path string, code int, header http.Header, body []byte) error {
 		}
 		return fail(KindServerError, fmt.Sprintf("HTTP %d%s%s: the portal has a server-side problem; check the DocSpace services", code, msg, note))
 	}
+	if code == http.StatusBadRequest && plainHTTPToTLS.Match(body) {
+		return fail(KindHTTPStatus, "HTTP 400: the portal answers HTTPS on this port, not plain HTTP: use https:// in the portal URL")
+	}
 	return fail(KindHTTPStatus, fmt.Sprintf("unexpected HTTP %d%s", code, msg))
 }
+
+// plainHTTPToTLS matches the answer of a TLS port to a plain HTTP request:
+// Go's and nginx's.
+var plainHTTPToTLS = regexp.MustCompile(`HTTP request to an HTTPS server|plain HTTP request was sent to HTTPS port`)
 
 // envelopeMessage returns ` ("message")` from a DocSpace error envelope, or "".
 func envelopeMessage(e *apiError) string {
@@ -376,12 +389,18 @@ func transportKind(err error) Kind {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
 		return KindTimeout
 	case isA[*tls.CertificateVerificationError](err), isA[x509.UnknownAuthorityError](err), isA[x509.HostnameError](err),
-		isA[x509.CertificateInvalidError](err), isA[tls.RecordHeaderError](err), isA[tls.AlertError](err):
+		isA[x509.CertificateInvalidError](err), isA[tls.AlertError](err), plainHTTP(err):
 		return KindTLS
 	case isNet && netErr.Timeout():
 		return KindTimeout
 	}
 	return KindNetwork
+}
+
+// plainHTTP tells whether err is an https:// call answered in plain HTTP.
+// net/http gives this error no type of its own.
+func plainHTTP(err error) bool {
+	return isA[tls.RecordHeaderError](err) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 // isA tells whether err or an error it wraps is a T.
@@ -391,24 +410,27 @@ func isA[T error](err error) bool {
 }
 
 // transportDetail says what to do about an error from http.Client.Do;
-// ownCA tells whether CAs were given for the portal.
-func transportDetail(err error, ownCA bool) string {
+// ownCA tells whether CAs were given for the portal, and caKey how they
+// are given.
+func transportDetail(err error, ownCA bool, caKey string) string {
 	invalid, isInvalid := errors.AsType[x509.CertificateInvalidError](err)
 	switch kind := transportKind(err); {
 	case kind == KindTimeout:
 		return "no answer before the deadline: the portal is slow or hung; check it, or raise the scrape timeout or the portal's timeout"
 	case isA[x509.UnknownAuthorityError](err) && ownCA:
-		return "TLS: the CA file given for this portal does not sign the portal's certificate: give the CA file of the CA that issued it"
+		return "TLS: the CA file given for this portal does not sign the portal's certificate: give the CA file of the CA that issued it (" + caKey + ")"
 	case isA[x509.UnknownAuthorityError](err):
-		return "TLS: the portal's certificate is not signed by a CA this system trusts: for a portal with its own CA give the CA file"
+		return "TLS: the portal's certificate is not signed by a CA this system trusts: for a portal with its own CA give its CA file (" + caKey + ")"
 	case isA[x509.HostnameError](err):
 		return "TLS: the portal's certificate is not valid for its host name: use the host name the certificate was issued for in the portal URL"
 	case isInvalid && invalid.Reason == x509.Expired:
 		return "TLS: the portal's certificate has expired or is not valid yet: renew it, or check this host's clock"
+	case plainHTTP(err):
+		return "the portal answers plain HTTP, not HTTPS, on this port: check the port, or use http:// (only on loopback: the key would go unencrypted)"
 	case kind == KindTLS && !ownCA:
-		return "TLS handshake failed: check the portal's certificate; for a portal with its own CA give the CA file"
+		return "TLS handshake failed: check the portal's certificate; for a portal with its own CA give its CA file (" + caKey + ")"
 	case kind == KindTLS:
-		return "TLS handshake failed: check the portal's certificate and the CA file given for it"
+		return "TLS handshake failed: check the portal's certificate and the CA file given for it (" + caKey + ")"
 	}
 	return "cannot reach the portal: check the portal URL, DNS, proxy settings and that DocSpace is running"
 }

@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -198,7 +199,10 @@ func TestTLS(t *testing.T) {
 	defer srv.Close()
 
 	_, err := newClient(t, srv.URL).BackupSchedule(testContext(t))
-	assertError(t, err, KindTLS, 0, []string{"not signed by a CA this system trusts", "give the CA file"}, nil)
+	assertError(t, err, KindTLS, 0, []string{"not signed by a CA this system trusts", "give its CA file (tls.ca_file)"}, nil)
+	// The advice names the setting as the operator gives it.
+	_, err = newClient(t, srv.URL, func(c *Config) { c.CAKey = "--docspace.tls.ca-file" }).BackupSchedule(testContext(t))
+	assertError(t, err, KindTLS, 0, []string{"give its CA file (--docspace.tls.ca-file)"}, nil)
 
 	// A CA file that does not sign the portal's certificate.
 	otherCA, err := LoadCA(writeTemp(t, "other-ca.pem", selfSignedCA(t)))
@@ -229,6 +233,31 @@ func TestTLS(t *testing.T) {
 	if err != nil || s == nil {
 		t.Fatalf("insecure: %+v, %v", s, err)
 	}
+}
+
+// http:// to a TLS port, and https:// to a plain HTTP port, say which
+// scheme the port takes.
+func TestSchemeMixUps(t *testing.T) {
+	p := docspacetest.NewPortal(testKey)
+	tlsSrv := httptest.NewTLSServer(p)
+	defer tlsSrv.Close()
+	_, err := newClient(t, strings.Replace(tlsSrv.URL, "https://", "http://", 1)).BackupSchedule(testContext(t))
+	assertError(t, err, KindHTTPStatus, 400, []string{"answers HTTPS on this port", "use https://"}, []string{"unexpected"})
+
+	// nginx's answer.
+	nginx := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprint(w, "<html><center>The plain HTTP request was sent to HTTPS port</center></html>")
+	}))
+	defer nginx.Close()
+	_, err = newClient(t, nginx.URL).BackupSchedule(testContext(t))
+	assertError(t, err, KindHTTPStatus, 400, []string{"use https://"}, nil)
+
+	plain := httptest.NewServer(p)
+	defer plain.Close()
+	_, err = newClient(t, strings.Replace(plain.URL, "http://", "https://", 1)).BackupSchedule(testContext(t))
+	assertError(t, err, KindTLS, 0, []string{"answers plain HTTP, not HTTPS", "use http:// (only on loopback"}, []string{"cannot reach"})
 }
 
 func TestNewRejectsBadSettings(t *testing.T) {

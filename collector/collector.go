@@ -172,7 +172,7 @@ func NewPortal(p config.Portal, m *Memory, o Options) (*Portal, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	c, err := client.New(client.Config{URL: p.URL, Key: key, UserAgent: o.UserAgent, Pool: o.Pool, TLS: tls, RetryAfter: &m.retryAfter})
+	c, err := client.New(client.Config{URL: p.URL, Key: key, UserAgent: o.UserAgent, Pool: o.Pool, TLS: tls, CAKey: p.Key(config.FieldCAFile), RetryAfter: &m.retryAfter})
 	if err != nil {
 		return nil, p.Errorf("", "%w", err)
 	}

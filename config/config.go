@@ -22,6 +22,7 @@ import (
 	_ "time/tzdata" // timezone must work on hosts and images without a zoneinfo database
 	"unicode/utf8"
 
+	"github.com/agnivade/levenshtein"
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
@@ -301,6 +302,32 @@ func (p *Portal) Warnings() []error {
 	}
 	if p.TLS.InsecureSkipVerify {
 		warnings = append(warnings, p.Errorf(FieldInsecure, "the portal's certificate is not verified: anyone on the way can take the API key; give its CA file instead"))
+	}
+	return warnings
+}
+
+// Warnings returns what in the configuration works but is unsafe or
+// wasteful: each portal's Warnings, and two portals of the same url and dump,
+// whose alerts would fire twice and whose two history calls would each make
+// DocSpace check the backup storage and drop the records of missing backups.
+// The configuration must have passed Parse.
+func (c *Config) Warnings() []error {
+	var warnings []error
+	seen := map[string]*Portal{}
+	for i := range c.Portals {
+		p := &c.Portals[i]
+		warnings = append(warnings, p.Warnings()...)
+		u, err := client.ParseURL(p.URL)
+		if err != nil {
+			continue
+		}
+		key := fmt.Sprint(u.Scheme, "://", strings.ToLower(u.Host), u.Path, " ", p.Dump)
+		if first, dup := seen[key]; dup {
+			warnings = append(warnings, p.Errorf(FieldURL, "the portal %q at line %d has the same url and dump: its alerts would fire twice, and each "+
+				"history call makes DocSpace check the backup storage and drop the records of missing backups; keep one entry", first.Name, first.origin.line))
+			continue
+		}
+		seen[key] = p
 	}
 	return warnings
 }
@@ -686,10 +713,24 @@ func yamlError(source string, data []byte, err error) error {
 		return fmt.Errorf("%s: invalid YAML: %s", source, strings.TrimPrefix(msg, "yaml: "))
 	}
 	block, _ := strconv.Atoi(m[1])
-	if line := failingLine(data, msg); line > block {
-		return fmt.Errorf("%s:%d: invalid YAML: %s (in the block that starts at line %d)", source, line, m[2], block)
+	line, in := block, ""
+	if l := failingLine(data, msg); l > block {
+		line, in = l, fmt.Sprintf(" (in the block that starts at line %d)", block)
 	}
-	return fmt.Errorf("%s:%d: invalid YAML: %s", source, block, m[2])
+	return fmt.Errorf("%s:%d: invalid YAML: %s%s%s", source, line, m[2], in, tabNote(data, line))
+}
+
+// tabNote returns advice when line of data is indented with a tab, "" else.
+func tabNote(data []byte, line int) string {
+	lines := bytes.Split(data, []byte("\n"))
+	if line < 1 || line > len(lines) {
+		return ""
+	}
+	l := lines[line-1]
+	if !bytes.ContainsRune(l[:len(l)-len(bytes.TrimLeft(l, " \t"))], '\t') {
+		return ""
+	}
+	return ": YAML does not allow tabs for indentation: use spaces"
 }
 
 // failingLine returns the number of the first line of data at which it
@@ -784,7 +825,7 @@ func (l *layout) typeError(msg string) error {
 			return fmt.Errorf("%sunknown key %q", where, key)
 		}
 		keys, _ := yamlFields(k.typ)
-		return fmt.Errorf("%sunknown key %q %s; the known keys are %s", where, key, k.where, strings.Join(keys, ", "))
+		return fmt.Errorf("%sunknown key %q %s%s; the known keys are %s", where, key, k.where, didYouMean(key, keys), strings.Join(keys, ", "))
 	}
 
 	if t := wrongType.FindStringSubmatch(msg); t != nil {
@@ -801,6 +842,22 @@ func (l *layout) typeError(msg string) error {
 		return fmt.Errorf("%sinvalid value (not shown: it looks like an API key)", where)
 	}
 	return fmt.Errorf("%s%s", where, m[2])
+}
+
+// didYouMean returns " (did you mean <key>?)" for the known key nearest to
+// key by edit distance, when it is at most 2 edits and less than half of key
+// differs; else "".
+func didYouMean(key string, known []string) string {
+	best, dist := "", 3
+	for _, k := range known {
+		if d := levenshtein.ComputeDistance(strings.ToLower(key), k); d < dist && 2*d <= len(key) {
+			best, dist = k, d
+		}
+	}
+	if best == "" {
+		return ""
+	}
+	return " (did you mean " + best + "?)"
 }
 
 // yamlFields returns the YAML keys of the struct type t, in order, and the

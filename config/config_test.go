@@ -270,14 +270,16 @@ func TestParseBad(t *testing.T) {
 		// The YAML parser names the line where the enclosing block starts;
 		// the message names the line of the mistake.
 		{"syntax error", "portals:\n  - name: main\n    url: [https://x\n", []string{"cfg.yml:3: invalid YAML: did not find expected ',' or ']' (in the block that starts at line 2)"}},
-		{"tab indentation", "portals:\n  - name: main\n\turl: x\n", []string{"cfg.yml:3: invalid YAML: found a tab character that violates indentation (in the block that starts at line 2)"}},
+		{"tab indentation", "portals:\n  - name: main\n\turl: x\n", []string{"cfg.yml:3: invalid YAML: found a tab character that violates indentation (in the block that starts at line 2): " +
+			"YAML does not allow tabs for indentation: use spaces"}},
+		{"tab before an entry", "portals:\n\t- name: main\n", []string{"cfg.yml:2: invalid YAML: found character that cannot start any token: YAML does not allow tabs for indentation: use spaces"}},
 		{"bad token", "portals:\n  - name: main\n    url: @x\n", []string{"cfg.yml:3: invalid YAML: found character that cannot start any token"}},
 		{"two documents", portal(name, url, key) + "---\nportals: []\n", []string{"cfg.yml: has more than one YAML document"}},
 		{"not a mapping", "- main\n", []string{"cfg.yml:1: expected a mapping with a portals: list here, not a list"}},
 		{"portals not a list", "portals:\n  name: main\n", []string{`cfg.yml:2: expected a list with one entry per portal, each starting with "- name:" here, not a mapping`}},
 		{"portals a string", "portals: main\n", []string{`cfg.yml:1: expected a list with one entry per portal`, "here, not a string"}},
 		{"missing portals", "{}\n", []string{"cfg.yml:1: no portals: list: add one entry per DocSpace portal"}},
-		{"no portals key", "portals_:\n", []string{`cfg.yml:1: unknown key "portals_" at the top level; the known keys are portals`}},
+		{"no portals key", "portals_:\n", []string{`cfg.yml:1: unknown key "portals_" at the top level (did you mean portals?); the known keys are portals`}},
 		{"null portals", "portals:\n", []string{"cfg.yml:1: portals is empty: add one entry per DocSpace portal"}},
 		{"empty portals", "portals: []\n", []string{"cfg.yml:1: portals is empty"}},
 
@@ -285,7 +287,12 @@ func TestParseBad(t *testing.T) {
 			`cfg.yml:5: unknown key "scrape_interval" at the top level; the known keys are portals`,
 		}},
 		{"unknown portal key", portal(name, url, key, "dumpp: true"), []string{
-			`cfg.yml:5: portal "main": unknown key "dumpp" in a portal; the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls, history_interval, labels`,
+			`cfg.yml:5: portal "main": unknown key "dumpp" in a portal (did you mean dump?); the known keys are name, url, api_key_file, api_key_env, dump, timezone, timeout, tls, history_interval, labels`,
+		}},
+		{"misspelt keys", portal(name, url, key, "Timezon: UTC", "api_kye_env: X", "tls: {cafile: $CAFILE}"), []string{
+			`cfg.yml:5: portal "main": unknown key "Timezon" in a portal (did you mean timezone?); the known keys`,
+			`cfg.yml:6: portal "main": unknown key "api_kye_env" in a portal (did you mean api_key_env?); the known keys`,
+			`cfg.yml:7: portal "main": unknown key "cafile" in tls (did you mean ca_file?); the known keys`,
 		}},
 		{"unknown tls key", portal(name, url, key, "tls:", "  ca_file: $CAFILE", "  insecure: true"), []string{
 			`cfg.yml:7: portal "main": unknown key "insecure" in tls; the known keys are ca_file, insecure_skip_verify`,
@@ -548,7 +555,7 @@ func TestLooksLikeKey(t *testing.T) {
 	}
 }
 
-// Warnings name the portal and what is unsafe, never the key.
+// Warnings name the portal and what is unsafe or wasteful, never the key.
 func TestWarnings(t *testing.T) {
 	cfg, err := Parse([]byte(`portals:
   - {name: plain, url: 'http://portal.example.com:8080/docspace', api_key_env: X}
@@ -557,19 +564,22 @@ func TestWarnings(t *testing.T) {
   - {name: localhost, url: 'http://localhost:8080', api_key_env: X}
   - {name: tls, url: 'https://portal.example.com', api_key_env: X}
   - {name: insecure, url: 'https://portal.example.com', api_key_env: X, tls: {insecure_skip_verify: true}}
+  - {name: dump, url: 'https://portal.example.com', api_key_env: X, dump: true}
+  - {name: dump-again, url: 'https://PORTAL.example.com/', api_key_env: X, dump: true}
 `), "cfg.yml")
 	if err != nil {
 		t.Fatal(err)
 	}
 	var got []string
-	for _, p := range cfg.Portals {
-		for _, w := range p.Warnings() {
-			got = append(got, w.Error())
-		}
+	for _, w := range cfg.Warnings() {
+		got = append(got, w.Error())
 	}
+	const same = " has the same url and dump: its alerts would fire twice, and each history call makes DocSpace check the backup storage and drop the records of missing backups; keep one entry"
 	want := []string{
 		`cfg.yml:2: portal "plain": url: http://portal.example.com:8080 is plain http: the API key is sent unencrypted over the network; use https://`,
 		`cfg.yml:7: portal "insecure": tls.insecure_skip_verify: the portal's certificate is not verified: anyone on the way can take the API key; give its CA file instead`,
+		`cfg.yml:7: portal "insecure": url: the portal "tls" at line 6` + same,
+		`cfg.yml:9: portal "dump-again": url: the portal "dump" at line 8` + same,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
