@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -292,8 +293,8 @@ func (p *Portal) checkLabels() []error {
 }
 
 // Warnings returns what in the portal's settings works but is unsafe, each
-// located with Errorf: the key sent unencrypted, or certificates not
-// verified. The settings must have passed Check.
+// located with Errorf: the key sent unencrypted, certificates not
+// verified, or a key file that others may read. The settings must have passed Check.
 func (p *Portal) Warnings() []error {
 	var warnings []error
 	if u, err := client.ParseURL(p.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
@@ -301,6 +302,10 @@ func (p *Portal) Warnings() []error {
 	}
 	if p.TLS.InsecureSkipVerify {
 		warnings = append(warnings, p.Errorf(FieldInsecure, "the portal's certificate is not verified: anyone on the way can take the API key; give its CA file instead"))
+	}
+	// Stat, not open: the file may be a named pipe.
+	if fi, err := os.Stat(p.APIKeyFile); p.APIKeyFile != "" && err == nil && fi.Mode().Perm()&0o077 != 0 {
+		warnings = append(warnings, p.Errorf(FieldAPIKeyFile, "the API key file %s has mode %04o: others on this host may read or change the key; run chmod 600 %s", p.APIKeyFile, fi.Mode().Perm(), p.APIKeyFile))
 	}
 	return warnings
 }
@@ -355,11 +360,16 @@ func CheckHistoryInterval(d time.Duration) error {
 
 // LooksLikeKey tells whether s, given as a file path, a name or another
 // setting, looks like an API key or token pasted in by mistake, and so must
-// not be shown in a message: a word of it starts like a key (sk-abcde),
-// holds sk- and hex digits, or is long without a '/' or '.'.
+// not be shown in a message: a word of it is, or holds, a credential of a
+// form DocSpace issues or accepts: an API key (sk-...), a personal access
+// token (a JWT, eyJ....), 64 hex digits, or a long base64 or base64url
+// token mixing upper and lower case letters and digits. Names such as
+// customer-department-production-01 or a 32-hex id are no key.
 func LooksLikeKey(s string) bool {
 	for _, w := range strings.Fields(s) {
-		if keyStart.MatchString(w) || apiKeyIn.MatchString(w) || len(w) >= 32 && !strings.ContainsAny(w, "/.") {
+		if keyStart.MatchString(w) || keyIn.MatchString(w) ||
+			base64Token.MatchString(w) && strings.ContainsAny(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") &&
+				strings.ContainsAny(w, "abcdefghijklmnopqrstuvwxyz") && strings.ContainsAny(w, "0123456789") {
 			return true
 		}
 	}
@@ -369,8 +379,12 @@ func LooksLikeKey(s string) bool {
 var (
 	// keyStart matches a word that starts like an API key.
 	keyStart = regexp.MustCompile(`^sk-[0-9A-Za-z]{5}`)
-	// apiKeyIn finds an API key (sk- and hex digits) inside a longer text.
-	apiKeyIn = regexp.MustCompile(`sk-[0-9A-Fa-f]{16}`)
+	// keyIn finds an API key (sk- and hex digits), a JWT or 64 hex digits
+	// inside a longer text.
+	keyIn = regexp.MustCompile(`sk-[0-9A-Fa-f]{16}|eyJ[0-9A-Za-z_-]+\.[0-9A-Za-z_-]+\.|[0-9A-Fa-f]{64}`)
+	// base64Token matches a word of 32 or more characters of base64 or
+	// base64url, padding included.
+	base64Token = regexp.MustCompile(`^(?:[0-9A-Za-z+/]{32,}|[0-9A-Za-z_-]{32,})={0,2}$`)
 )
 
 // Location returns the portal's time zone, or nil when timezone is unset.
