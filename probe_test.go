@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -479,6 +480,16 @@ func TestURLCredentialsNeverShown(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, testKey[3:19]) || !strings.Contains(body, "looks like an API key") {
 		t.Errorf("/probe?target=<key>: HTTP %d %q", resp.StatusCode, body)
+	}
+	for _, token := range testTokens {
+		code, body := get(t, nil, e.url+"/probe?target="+url.QueryEscape(token))
+		if code != http.StatusBadRequest || !strings.Contains(body, "looks like an API key") {
+			t.Errorf("/probe?target=<token>: HTTP %d %q", code, body)
+		}
+		assertNoToken(t, "/probe?target=<token>", body, token)
+	}
+	if code, body := get(t, nil, e.url+"/probe?target=customer-department-production-01"); code != http.StatusBadRequest || !strings.Contains(body, `unknown target "customer-department-production-01"`) {
+		t.Errorf("/probe?target=customer-department-production-01: HTTP %d %q", code, body)
 	}
 	resp, err = http.Get(e.url + "/probe?target=https://admin:Hunter2@portal.example.com")
 	if err != nil {

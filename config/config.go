@@ -362,14 +362,12 @@ func CheckHistoryInterval(d time.Duration) error {
 // setting, looks like an API key or token pasted in by mistake, and so must
 // not be shown in a message: a word of it is, or holds, a credential of a
 // form DocSpace issues or accepts: an API key (sk-...), a personal access
-// token (a JWT, eyJ....), 64 hex digits, or a long base64 or base64url
-// token mixing upper and lower case letters and digits. Names such as
-// customer-department-production-01 or a 32-hex id are no key.
+// token (a JWT, eyJ....), 64 hex digits, or a random base64 or base64url
+// token of 32 characters or more. Names and paths, however long, such as
+// customer-department-production-01 or a 32-hex id, are no key.
 func LooksLikeKey(s string) bool {
 	for _, w := range strings.Fields(s) {
-		if keyStart.MatchString(w) || keyIn.MatchString(w) ||
-			base64Token.MatchString(w) && strings.ContainsAny(w, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") &&
-				strings.ContainsAny(w, "abcdefghijklmnopqrstuvwxyz") && strings.ContainsAny(w, "0123456789") {
+		if keyStart.MatchString(w) || keyIn.MatchString(w) || base64Token.MatchString(w) && random(w) {
 			return true
 		}
 	}
@@ -386,6 +384,33 @@ var (
 	// base64url, padding included.
 	base64Token = regexp.MustCompile(`^(?:[0-9A-Za-z+/]{32,}|[0-9A-Za-z_-]{32,})={0,2}$`)
 )
+
+// random tells whether the letters and digits of w mix lower case, upper
+// case and digits as random ones do: the kind changes between 3 in 5 of
+// neighbours in a token, 1 in 3 or fewer in words, CamelCase and paths
+// (/tmp/TestName123/001); 2 in 5 parts them.
+func random(w string) bool {
+	var seen [3]bool
+	changes, n, last := 0, 0, -1
+	for _, c := range []byte(w) {
+		var k int
+		switch {
+		case 'a' <= c && c <= 'z':
+			k = 0
+		case 'A' <= c && c <= 'Z':
+			k = 1
+		case '0' <= c && c <= '9':
+			k = 2
+		default:
+			continue
+		}
+		if n > 0 && k != last {
+			changes++
+		}
+		seen[k], last, n = true, k, n+1
+	}
+	return seen[0] && seen[1] && seen[2] && 5*changes >= 2*(n-1)
+}
 
 // Location returns the portal's time zone, or nil when timezone is unset.
 func (p *Portal) Location() (*time.Location, error) {
