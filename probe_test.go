@@ -435,12 +435,18 @@ func TestURLCredentialsNeverShown(t *testing.T) {
     url: https://portal.example.com
     api_key_env: ARCHIVE_KEY
     labels: {` + testKey + `: prod}
+  - name: jwt
+    url: https://portal.example.com
+    api_key_file: '` + testTokens[0] + `'
+    labels: {env: '` + testTokens[1] + `'}
 `
 	want := []string{
 		`portal "user": url: must not contain a user name or password`,
 		`portal "unparsable": url: is not a valid URL`,
 		`portal "query": url: must not have a query or fragment`,
 		`portal "labelled": labels: a label looks like an API key (not shown)`,
+		`portal "jwt": api_key_file: this looks like an API key, not a file path`,
+		`portal "jwt": labels: a label looks like an API key (not shown)`,
 	}
 	check := func(what, text string) {
 		t.Helper()
@@ -453,6 +459,9 @@ func TestURLCredentialsNeverShown(t *testing.T) {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s shows %q:\n%s", what, secret, text)
 			}
+		}
+		for _, token := range testTokens {
+			assertNoToken(t, what, text, token)
 		}
 	}
 	badFile := writeFile(t, "bad.yml", bad)

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // timezone must work on hosts and images without a zoneinfo database
+	"unicode"
 	"unicode/utf8"
 
 	promconfig "github.com/prometheus/common/config"
@@ -360,13 +361,14 @@ func CheckHistoryInterval(d time.Duration) error {
 
 // LooksLikeKey tells whether s, given as a file path, a name or another
 // setting, looks like an API key or token pasted in by mistake, and so must
-// not be shown in a message: a word of it is, or holds, a credential of a
+// not be shown in a message: a word of it (split at spaces, quotes and
+// punctuation) is, or holds, a credential of a
 // form DocSpace issues or accepts: an API key (sk-...), a personal access
 // token (a JWT, eyJ....), 64 hex digits, or a random base64 or base64url
 // token of 32 characters or more. Names and paths, however long, such as
 // customer-department-production-01 or a 32-hex id, are no key.
 func LooksLikeKey(s string) bool {
-	for _, w := range strings.Fields(s) {
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("'\"`=:;,()", r) }) {
 		if keyStart.MatchString(w) || keyIn.MatchString(w) || base64Token.MatchString(w) && random(w) {
 			return true
 		}

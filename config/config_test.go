@@ -543,6 +543,8 @@ func TestParseNeverShowsAToken(t *testing.T) {
 				`cfg.yml:2: portal #1: name: this looks like an API key, not a name`},
 			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    " + key + ": 1\n",
 				`cfg.yml:5: portal "a": unknown key that looks like an API key (not shown)`},
+			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    " + key + ": 1\n    " + key + ": 2\n",
+				`cfg.yml:6: portal "a": a key that looks like an API key (not shown) is given twice (first at line 5)`},
 			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    timezone: " + key + "\n",
 				`cfg.yml:5: portal "a": timezone: this looks like an API key, not a time zone`},
 			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    tls: {ca_file: " + key + "}\n",
