@@ -31,6 +31,24 @@ import (
 
 const testKey = "sk-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 
+// testTokens are the other credentials DocSpace issues or accepts: a
+// personal access token (a JWT), a base64 token with '/', '+' and '=', and
+// a token after its scheme.
+var testTokens = []string{
+	"eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MmFiYyIsImV4cCI6MTc2NDc2MDAwMH0.Xq3vN8kP_2sLw-9RtYbF1cZ7uHgE4mJ0aDoWiQsVnKe",
+	"8Kh1Er7vJ/ddf+nF7j3RWFhgZtD8N/eAl3DRcPvQ6pQK3mgRfg+yDI2ZmcpD==",
+	"Bearer eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MmFiYyIsImV4cCI6MTc2NDc2MDAwMH0.Xq3vN8kP_2sLw-9RtYbF1cZ7uHgE4mJ0aDoWiQsVnKe",
+}
+
+// assertNoToken fails when text shows a part of token.
+func assertNoToken(t *testing.T, what, text, token string) {
+	t.Helper()
+	token = strings.TrimPrefix(token, "Bearer ")
+	if strings.Contains(text, token[:12]) || strings.Contains(text, token[len(token)-14:len(token)-2]) {
+		t.Errorf("%s shows the token %s:\n%s", what, token, text)
+	}
+}
+
 var binary string
 
 func TestMain(m *testing.M) {
@@ -427,6 +445,30 @@ func TestBinaryWarnsOfPlainHTTP(t *testing.T) {
 	}
 }
 
+// A key file others may read (a Kubernetes secret mount is 0644) is warned
+// of at start and by --config.check, with its mode and the fix, and still
+// used.
+func TestBinaryWarnsOfSharedKeyFile(t *testing.T) {
+	_, srv := newFakePortal(t)
+	keyFile := writeFile(t, "api-key", testKey)
+	if err := os.Chmod(keyFile, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := "the API key file " + keyFile + " has mode 0644: others on this host may read or change the key; run chmod 600 " + keyFile
+	e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL, "--docspace.api-key-file=" + keyFile})
+	if log := e.waitLog("chmod 600"); !strings.Contains(log, `level=WARN source=fleet.go`) || !strings.Contains(log, `msg="--docspace.api-key-file: `+want+`"`) {
+		t.Errorf("log lacks the warning:\n%s", log)
+	}
+	if code, body := get(t, nil, e.url+"/metrics"); code != 200 || !strings.Contains(body, "docspace_up 1\n") {
+		t.Errorf("HTTP %d\n%s", code, body)
+	}
+	cfg := writeFile(t, "portals.yml", "portals:\n  - {name: main, url: '"+srv.URL+"', api_key_file: '"+keyFile+"'}\n")
+	code, out := runBinary(t, "", nil, "--config.file="+cfg, "--config.check")
+	if code != 0 || !strings.Contains(out, "warning: "+cfg+`:2: portal "main": api_key_file: `+want+"\n") || !strings.HasSuffix(out, "ok\n") {
+		t.Errorf("--config.check: exit code %d\n%s", code, out)
+	}
+}
+
 // The README promises that a rotated key works without a restart, however
 // the file was rewritten; a key file that breaks says so at every scrape,
 // and never blocks the exporter.
@@ -683,14 +725,43 @@ func TestBinaryScrapeTimeoutHeader(t *testing.T) {
 	}
 }
 
+// A token of any form, given to a flag that takes a path or a name, is
+// refused without being shown.
+func TestBinaryNeverShowsAToken(t *testing.T) {
+	portal := "--docspace.url=https://portal.example.com"
+	for _, token := range testTokens {
+		for flag, want := range map[string]string{
+			"--docspace.api-key-file": "--docspace.api-key-file: this looks like an API key, not a file path",
+			"--docspace.tls.ca-file":  "--docspace.tls.ca-file: this looks like an API key, not a file path",
+			"--docspace.timezone":     "--docspace.timezone: this looks like an API key, not a time zone",
+			"--config.file":           "configuration file: this looks like an API key, not a file path",
+			"--log.level":             "<secret>",
+		} {
+			env := []string{"DOCSPACE_API_KEY=" + testKey}
+			if flag == "--docspace.api-key-file" {
+				env = nil
+			}
+			code, out := runBinary(t, "", env, portal, flag+"="+token)
+			if code != 2 || !strings.Contains(out, want) {
+				t.Errorf("%s=<%.12s...>: exit code %d, output lacks %q:\n%s", flag, token, code, want, out)
+			}
+			assertNoToken(t, flag, out, token)
+		}
+	}
+}
+
 // What the operator typed may be echoed by a message (kingpin's, for one):
 // a word that looks like a key is hidden, nothing else.
 func TestHideKeys(t *testing.T) {
 	for in, want := range map[string]string{
-		"unexpected " + testKey:                    "unexpected <secret>",
-		`time: invalid duration "` + testKey + `"`: `time: invalid duration "<secret>"`,
-		"--docspace.timeout=" + testKey:            "--docspace.timeout=<secret>",
-		"open /etc/" + testKey + ": no such file":  "open <secret>: no such file",
+		"unexpected " + testKey:                                                                     "unexpected <secret>",
+		`time: invalid duration "` + testKey + `"`:                                                  `time: invalid duration "<secret>"`,
+		"--docspace.timeout=" + testKey:                                                             "--docspace.timeout=<secret>",
+		"open /etc/" + testKey + ": no such file":                                                   "open <secret>: no such file",
+		"open " + testTokens[0] + ": no such file":                                                  "open <secret>: no such file",
+		"open /run/" + testTokens[1] + ": no such":                                                  "open <secret>==: no such", // the padding is no secret
+		"unexpected " + testTokens[2]:                                                               "unexpected Bearer <secret>",
+		"customer-department-production-01 ABCDEF0123456789ABCDEF0123456789":                        "customer-department-production-01 ABCDEF0123456789ABCDEF0123456789",
 		"the key has a space at byte 8: keep only the key, or a scheme and the key (Bearer sk-...)": "the key has a space at byte 8: keep only the key, or a scheme and the key (Bearer sk-...)",
 		"--docspace.url: http://portal.example.com is plain http":                                   "--docspace.url: http://portal.example.com is plain http",
 	} {

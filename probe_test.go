@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -450,12 +451,18 @@ func TestURLCredentialsNeverShown(t *testing.T) {
     url: https://portal.example.com
     api_key_env: ARCHIVE_KEY
     labels: {` + testKey + `: prod}
+  - name: jwt
+    url: https://portal.example.com
+    api_key_file: '` + testTokens[0] + `'
+    labels: {env: '` + testTokens[1] + `'}
 `
 	want := []string{
 		`portal "user": url: must not contain a user name or password`,
 		`portal "unparsable": url: is not a valid URL`,
 		`portal "query": url: must not have a query or fragment`,
 		`portal "labelled": labels: a label looks like an API key (not shown)`,
+		`portal "jwt": api_key_file: this looks like an API key, not a file path`,
+		`portal "jwt": labels: a label looks like an API key (not shown)`,
 	}
 	check := func(what, text string) {
 		t.Helper()
@@ -468,6 +475,9 @@ func TestURLCredentialsNeverShown(t *testing.T) {
 			if strings.Contains(text, secret) {
 				t.Errorf("%s shows %q:\n%s", what, secret, text)
 			}
+		}
+		for _, token := range testTokens {
+			assertNoToken(t, what, text, token)
 		}
 	}
 	badFile := writeFile(t, "bad.yml", bad)
@@ -495,6 +505,16 @@ func TestURLCredentialsNeverShown(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusBadRequest || strings.Contains(body, testKey[3:19]) || !strings.Contains(body, "looks like an API key") {
 		t.Errorf("/probe?target=<key>: HTTP %d %q", resp.StatusCode, body)
+	}
+	for _, token := range testTokens {
+		code, body := get(t, nil, e.url+"/probe?target="+url.QueryEscape(token))
+		if code != http.StatusBadRequest || !strings.Contains(body, "looks like an API key") {
+			t.Errorf("/probe?target=<token>: HTTP %d %q", code, body)
+		}
+		assertNoToken(t, "/probe?target=<token>", body, token)
+	}
+	if code, body := get(t, nil, e.url+"/probe?target=customer-department-production-01"); code != http.StatusBadRequest || !strings.Contains(body, `unknown target "customer-department-production-01"`) {
+		t.Errorf("/probe?target=customer-department-production-01: HTTP %d %q", code, body)
 	}
 	resp, err = http.Get(e.url + "/probe?target=https://admin:Hunter2@portal.example.com")
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"os"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -20,6 +21,7 @@ import (
 	"strings"
 	"time"
 	_ "time/tzdata" // timezone must work on hosts and images without a zoneinfo database
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/agnivade/levenshtein"
@@ -293,8 +295,8 @@ func (p *Portal) checkLabels() []error {
 }
 
 // Warnings returns what in the portal's settings works but is unsafe, each
-// located with Errorf: the key sent unencrypted, or certificates not
-// verified. The settings must have passed Check.
+// located with Errorf: the key sent unencrypted, certificates not
+// verified, or a key file that others may read. The settings must have passed Check.
 func (p *Portal) Warnings() []error {
 	var warnings []error
 	if u, err := client.ParseURL(p.URL); err == nil && u.Scheme == "http" && !isLoopback(u.Hostname()) {
@@ -302,6 +304,10 @@ func (p *Portal) Warnings() []error {
 	}
 	if p.TLS.InsecureSkipVerify {
 		warnings = append(warnings, p.Errorf(FieldInsecure, "the portal's certificate is not verified: anyone on the way can take the API key; give its CA file instead"))
+	}
+	// Stat, not open: the file may be a named pipe.
+	if fi, err := os.Stat(p.APIKeyFile); p.APIKeyFile != "" && err == nil && fi.Mode().Perm()&0o077 != 0 {
+		warnings = append(warnings, p.Errorf(FieldAPIKeyFile, "the API key file %s has mode %04o: others on this host may read or change the key; run chmod 600 %s", p.APIKeyFile, fi.Mode().Perm(), p.APIKeyFile))
 	}
 	return warnings
 }
@@ -382,11 +388,15 @@ func CheckHistoryInterval(d time.Duration) error {
 
 // LooksLikeKey tells whether s, given as a file path, a name or another
 // setting, looks like an API key or token pasted in by mistake, and so must
-// not be shown in a message: a word of it starts like a key (sk-abcde),
-// holds sk- and hex digits, or is long without a '/' or '.'.
+// not be shown in a message: a word of it (split at spaces, quotes and
+// punctuation) is, or holds, a credential of a
+// form DocSpace issues or accepts: an API key (sk-...), a personal access
+// token (a JWT, eyJ....), 64 hex digits, or a random base64 or base64url
+// token of 32 characters or more. Names and paths, however long, such as
+// customer-department-production-01 or a 32-hex id, are no key.
 func LooksLikeKey(s string) bool {
-	for _, w := range strings.Fields(s) {
-		if keyStart.MatchString(w) || apiKeyIn.MatchString(w) || len(w) >= 32 && !strings.ContainsAny(w, "/.") {
+	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("'\"`=:;,()", r) }) {
+		if keyStart.MatchString(w) || keyIn.MatchString(w) || base64Token.MatchString(w) && random(w) {
 			return true
 		}
 	}
@@ -396,9 +406,40 @@ func LooksLikeKey(s string) bool {
 var (
 	// keyStart matches a word that starts like an API key.
 	keyStart = regexp.MustCompile(`^sk-[0-9A-Za-z]{5}`)
-	// apiKeyIn finds an API key (sk- and hex digits) inside a longer text.
-	apiKeyIn = regexp.MustCompile(`sk-[0-9A-Fa-f]{16}`)
+	// keyIn finds an API key (sk- and hex digits), a JWT or 64 hex digits
+	// inside a longer text.
+	keyIn = regexp.MustCompile(`sk-[0-9A-Fa-f]{16}|eyJ[0-9A-Za-z_-]+\.[0-9A-Za-z_-]+\.|[0-9A-Fa-f]{64}`)
+	// base64Token matches a word of 32 or more characters of base64 or
+	// base64url, padding included.
+	base64Token = regexp.MustCompile(`^(?:[0-9A-Za-z+/]{32,}|[0-9A-Za-z_-]{32,})={0,2}$`)
 )
+
+// random tells whether the letters and digits of w mix lower case, upper
+// case and digits as random ones do: the kind changes between 3 in 5 of
+// neighbours in a token, 1 in 3 or fewer in words, CamelCase and paths
+// (/tmp/TestName123/001); 2 in 5 parts them.
+func random(w string) bool {
+	var seen [3]bool
+	changes, n, last := 0, 0, -1
+	for _, c := range []byte(w) {
+		var k int
+		switch {
+		case 'a' <= c && c <= 'z':
+			k = 0
+		case 'A' <= c && c <= 'Z':
+			k = 1
+		case '0' <= c && c <= '9':
+			k = 2
+		default:
+			continue
+		}
+		if n > 0 && k != last {
+			changes++
+		}
+		seen[k], last, n = true, k, n+1
+	}
+	return seen[0] && seen[1] && seen[2] && 5*changes >= 2*(n-1)
+}
 
 // Location returns the portal's time zone, or nil when timezone is unset.
 func (p *Portal) Location() (*time.Location, error) {

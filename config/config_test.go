@@ -533,21 +533,103 @@ func TestParseNeverShowsAKey(t *testing.T) {
 	}
 }
 
+// Credentials of the forms DocSpace issues or accepts, besides sk- keys: a
+// personal access token (a JWT), a base64 token with '/', '+' and '=', and
+// a base64url one.
+const (
+	jwt        = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MmFiYyIsImV4cCI6MTc2NDc2MDAwMH0.Xq3vN8kP_2sLw-9RtYbF1cZ7uHgE4mJ0aDoWiQsVnKe"
+	slashToken = "8Kh1Er7vJ/ddf+nF7j3RWFhgZtD8N/eAl3DRcPvQ6pQK3mgRfg+yDI2ZmcpD"
+	urlToken   = "8Kh1Er7vJ_ddf-nF7j3RWFhgZtD8N_eAl3DRcPvQ6pQK3mgRfg-yDI2ZmcpD"
+)
+
+// A token of every form, pasted into any setting, is never shown.
+func TestParseNeverShowsAToken(t *testing.T) {
+	for _, key := range []string{jwt, slashToken, slashToken + "==", urlToken, "Bearer " + jwt, "Bearer " + slashToken} {
+		tests := []struct{ yaml, want string }{
+			{"portals:\n  - name: " + key + "\n    url: https://x\n    api_key_env: X\n",
+				`cfg.yml:2: portal #1: name: this looks like an API key, not a name`},
+			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    " + key + ": 1\n",
+				`cfg.yml:5: portal "a": unknown key that looks like an API key (not shown)`},
+			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    " + key + ": 1\n    " + key + ": 2\n",
+				`cfg.yml:6: portal "a": a key that looks like an API key (not shown) is given twice (first at line 5)`},
+			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    timezone: " + key + "\n",
+				`cfg.yml:5: portal "a": timezone: this looks like an API key, not a time zone`},
+			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    tls: {ca_file: " + key + "}\n",
+				`cfg.yml:5: portal "a": tls.ca_file: this looks like an API key, not a file path`},
+			{"portals:\n  - name: a\n    url: https://x\n    api_key_file: " + key + "\n",
+				`cfg.yml:4: portal "a": api_key_file: this looks like an API key, not a file path`},
+			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: " + key + "\n",
+				`cfg.yml:4: portal "a": api_key_env: must be the name of an environment variable holding the API key`},
+			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    labels: {" + key + ": prod}\n",
+				`cfg.yml:5: portal "a": labels: a label looks like an API key (not shown)`},
+			{"portals:\n  - name: a\n    url: https://x\n    api_key_env: X\n    labels: {env: " + key + "}\n",
+				`cfg.yml:5: portal "a": labels: a label looks like an API key (not shown)`},
+		}
+		token := strings.TrimPrefix(key, "Bearer ")
+		for _, tt := range tests {
+			_, err := Parse([]byte(tt.yaml), "cfg.yml")
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Errorf("%s:\n got %v\nwant %s...", tt.yaml, err, tt.want)
+			}
+			if err != nil && (strings.Contains(err.Error(), token[:12]) || strings.Contains(err.Error(), token[len(token)-12:])) {
+				t.Errorf("the message shows the token: %v", err)
+			}
+		}
+	}
+}
+
+// Long names, labels and ids that are no key are taken as they are.
+func TestParseTakesLongNames(t *testing.T) {
+	cfg, err := Parse([]byte(`portals:
+  - name: customer-department-production-01
+    url: https://portal.example.com
+    api_key_env: DOCSPACE_API_KEY_FOR_THE_PRODUCTION_PORTAL_01
+    labels: {customer: customer-department-production-01, customer_id: ABCDEF0123456789ABCDEF0123456789, team: team-backup-operations-and-disaster-recovery}
+  - name: 0123456789abcdef0123456789abcdef
+    url: https://portal.example.com
+    api_key_env: X
+    timezone: America/Argentina/Buenos_Aires
+`), "cfg.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := cfg.Portals[0]; p.Name != "customer-department-production-01" || p.Labels["customer_id"] != "ABCDEF0123456789ABCDEF0123456789" {
+		t.Errorf("got %+v", p)
+	}
+}
+
 func TestLooksLikeKey(t *testing.T) {
 	const key = "sk-0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
 	for s, want := range map[string]bool{
-		key:                                true,
-		"sk-short":                         true,
-		"Bearer " + key:                    true,
-		"/etc/docspace/" + key:             true,
-		"./" + key + ".key":                true,
-		"ABCDEF0123456789ABCDEF0123456789": true,
-		"/etc/docspace_exporter/api-key":   false,
-		"/etc/My Keys/api-key":             false,
-		"/etc/docspace/desk-key":           false,
-		"DOCSPACE_API_KEY":                 false,
-		"Europe/Berlin":                    false,
-		"":                                 false,
+		key:                                   true,
+		"sk-short":                            true,
+		"Bearer " + key:                       true,
+		"/etc/docspace/" + key:                true,
+		"./" + key + ".key":                   true,
+		jwt:                                   true,
+		"Bearer " + jwt:                       true,
+		"/run/secrets/" + jwt:                 true,
+		slashToken:                            true,
+		slashToken + "==":                     true,
+		"Bearer " + slashToken:                true,
+		urlToken:                              true,
+		strings.Repeat("0123456789abcdef", 4): true,
+		"ABCDEF0123456789ABCDEF0123456789":    false, // a 32-hex id
+		"0123456789abcdef0123456789abcdef":    false,
+		"customer-department-production-01":   false,
+		"team-backup-operations-and-disaster-recovery":         false,
+		"DOCSPACE_API_KEY_FOR_THE_PRODUCTION_PORTAL_01":        false,
+		"/var/lib/docspace_exporter/keys/production-portal-01": false,
+		"/tmp/TestBinaryRejectsBadSettings918378009/005/fifo":  false,
+		"/var/lib/DocSpace/Secrets/Production2024":             false,
+		"MyCustomerDepartmentProduction01Main":                 false,
+		"America/Argentina/Buenos_Aires":                       false,
+		"/etc/docspace_exporter/api-key":                       false,
+		"/etc/My Keys/api-key":                                 false,
+		"/etc/docspace/desk-key":                               false,
+		"DOCSPACE_API_KEY":                                     false,
+		"Europe/Berlin":                                        false,
+		"":                                                     false,
 	} {
 		if got := LooksLikeKey(s); got != want {
 			t.Errorf("LooksLikeKey(%q) = %v, want %v", s, got, want)
@@ -587,6 +669,51 @@ func TestWarnings(t *testing.T) {
 	flags := FromFlags(Portal{Name: "default", URL: "http://portal.example.com"}, map[string]string{FieldURL: "--docspace.url"})
 	if w := flags.Warnings(); len(w) != 1 || !strings.HasPrefix(w[0].Error(), "--docspace.url: http://portal.example.com is plain http") {
 		t.Errorf("flags: %v", w)
+	}
+}
+
+// A key file others may read or change is warned of, as ssh does, with its
+// mode and the fix; it is only looked at, never opened (a named pipe would
+// block).
+func TestWarningsOfKeyFileMode(t *testing.T) {
+	dir := t.TempDir()
+	for name, mode := range map[string]os.FileMode{"private.key": 0o600, "readonly.key": 0o400, "shared.key": 0o644, "world.key": 0o666, "group.key": 0o640} {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("sk-x"), mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(filepath.Join(dir, name), mode); err != nil { // past the umask
+			t.Fatal(err)
+		}
+	}
+	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.key"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := Parse([]byte(`portals:
+  - {name: private, url: 'https://portal.example.com', api_key_file: private.key}
+  - {name: readonly, url: 'https://portal.example.com', api_key_file: readonly.key}
+  - {name: shared, url: 'https://portal.example.com', api_key_file: shared.key}
+  - {name: world, url: 'https://portal.example.com', api_key_file: world.key}
+  - {name: group, url: 'https://portal.example.com', api_key_file: group.key}
+  - {name: missing, url: 'https://portal.example.com', api_key_file: missing.key}
+  - {name: pipe, url: 'https://portal.example.com', api_key_file: pipe.key}
+`), filepath.Join(dir, "cfg.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, p := range cfg.Portals {
+		for _, w := range p.Warnings() {
+			got = append(got, w.Error())
+		}
+	}
+	var want []string
+	for _, w := range []struct{ line, name, mode string }{{"4", "shared", "0644"}, {"5", "world", "0666"}, {"6", "group", "0640"}, {"8", "pipe", "0644"}} {
+		file := filepath.Join(dir, w.name+".key")
+		want = append(want, filepath.Join(dir, "cfg.yml")+":"+w.line+`: portal "`+w.name+`": api_key_file: the API key file `+file+" has mode "+w.mode+
+			": others on this host may read or change the key; run chmod 600 "+file)
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
 
