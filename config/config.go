@@ -305,8 +305,9 @@ func (p *Portal) Warnings() []error {
 	if p.TLS.InsecureSkipVerify {
 		warnings = append(warnings, p.Errorf(FieldInsecure, "the portal's certificate is not verified: anyone on the way can take the API key; give its CA file instead"))
 	}
-	// Stat, not open: the file may be a named pipe.
-	if fi, err := os.Stat(p.APIKeyFile); p.APIKeyFile != "" && err == nil && fi.Mode().Perm()&0o077 != 0 {
+	// Stat, not open: the file may be a named pipe. Group read is what a
+	// non-root pod reading a Kubernetes secret through its fsGroup needs.
+	if fi, err := os.Stat(p.APIKeyFile); p.APIKeyFile != "" && err == nil && fi.Mode().Perm()&0o037 != 0 {
 		warnings = append(warnings, p.Errorf(FieldAPIKeyFile, "the API key file %s has mode %04o: others on this host may read or change the key; run chmod 600 %s", p.APIKeyFile, fi.Mode().Perm(), p.APIKeyFile))
 	}
 	return warnings
