@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/collector"
@@ -35,10 +36,31 @@ func flagPortal(p config.Portal, d config.Defaults, opts collector.Options) (*co
 		p.APIKeyEnv = keyEnv
 	}
 	p = config.FromFlags(p, flagNames)
-	if err := p.Check(); err != nil {
-		return nil, err
+	checkErr := p.Check()
+	if checkErr == nil {
+		return collector.NewPortal(p.WithDefaults(d), collector.NewMemory(), opts)
 	}
-	return collector.NewPortal(p.WithDefaults(d), collector.NewMemory(), opts)
+	// Report the key and CA files' problems too, reading only the files
+	// whose paths the check did not refuse (a path may be a key).
+	q := p
+	for _, path := range []*string{&q.APIKeyFile, &q.TLS.CAFile} {
+		if config.LooksLikeKey(*path) {
+			*path = ""
+		}
+	}
+	q.Timezone = ""
+	errs := []error{checkErr}
+	if _, err := collector.NewPortal(q.WithDefaults(d), collector.NewMemory(), opts); err != nil {
+		for line := range strings.Lines(err.Error()) {
+			line = strings.TrimSuffix(line, "\n")
+			for _, field := range []string{config.FieldAPIKeyFile, config.FieldAPIKeyEnv, config.FieldCAFile} {
+				if strings.HasPrefix(line, p.Key(field)+": ") && !strings.Contains(checkErr.Error(), line) {
+					errs = append(errs, errors.New(line))
+				}
+			}
+		}
+	}
+	return nil, errors.Join(errs...)
 }
 
 // fleet is the set of portals of one valid configuration file, served on

@@ -51,12 +51,12 @@ func run(args []string) int {
 		}
 		return fail(fmt.Errorf("%w, try --help", err))
 	}
-	if err := f.check(); err != nil {
-		return fail(err)
-	}
 	logger := promslog.New(f.log)
 	opts := collector.Options{Off: f.off(), UserAgent: exporterName + "/" + version.Version,
-		HistoryTimeout: f.historyTimeout, Logger: logger, Pool: client.NewPool(f.maxIdle)}
+		HistoryTimeout: f.historyTimeout, Logger: logger, Pool: client.NewPool(max(f.maxIdle, 0))}
+	if err := f.check(opts); err != nil {
+		return fail(err)
+	}
 	if f.configCheck {
 		return checkConfig(f.configFile, f.defaults, opts)
 	}
@@ -90,7 +90,8 @@ func fail(err error) int {
 
 // flags are the exporter's flags.
 type flags struct {
-	portal         config.Portal // the portal of --docspace.url, if any
+	portal         config.Portal     // the portal of --docspace.url, if any
+	built          *collector.Portal // and as check built it
 	defaults       config.Defaults
 	historyTimeout time.Duration
 	timeoutOffset  time.Duration
@@ -150,35 +151,42 @@ func newApp() (*kingpin.Application, *flags) {
 	return app, f
 }
 
-// check checks each flag once; the settings of the portal of --docspace.url
-// are checked when it is built, as an entry of the config file is.
-func (f *flags) check() error {
+// check checks each flag once and builds the portal of --docspace.url,
+// checked as an entry of the config file is, reporting every problem at once.
+func (f *flags) check(opts collector.Options) error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if f.maxIdle < 0 {
+		add("--docspace.max-idle-connections must not be negative")
+	}
+	if f.timeoutOffset < 0 {
+		add("--docspace.timeout-offset must not be negative")
+	}
+	if f.historyTimeout <= 0 {
+		add("--docspace.history-timeout: must be positive, e.g. 2m")
+	}
 	switch {
-	case f.maxIdle < 0:
-		return errors.New("--docspace.max-idle-connections must not be negative")
-	case f.timeoutOffset < 0:
-		return errors.New("--docspace.timeout-offset must not be negative")
-	case f.historyTimeout <= 0:
-		return errors.New("--docspace.history-timeout: must be positive, e.g. 2m")
 	case f.configCheck && f.configFile == "":
-		return errors.New("--config.check needs --config.file")
+		add("--config.check needs --config.file")
 	case !f.configCheck && f.portal.URL == "" && f.configFile == "":
-		return errors.New("no portal given: set --docspace.url (or DOCSPACE_URL) to the portal root, e.g. https://portal.example.com, or give --config.file")
+		add("no portal given: set --docspace.url (or DOCSPACE_URL) to the portal root, e.g. https://portal.example.com, or give --config.file")
 	}
-	if err := checkDefaults(f.defaults); err != nil {
-		return err
-	}
+	errs = append(errs, checkDefaults(f.defaults))
 	if path := *f.web.WebConfigFile; path != "" {
 		// exporter-toolkit reads the file whole, without a limit, and
 		// would block on a named pipe.
 		if _, err := smallfile.Read(path, maxWebConfigSize); err != nil {
-			return fmt.Errorf("--web.config.file: %w", err)
-		}
-		if err := web.Validate(path); err != nil {
-			return fmt.Errorf("--web.config.file %s: %w", smallfile.Name(path), err)
+			add("--web.config.file: %w", err)
+		} else if err := web.Validate(path); err != nil {
+			add("--web.config.file %s: %w", smallfile.Name(path), err)
 		}
 	}
-	return nil
+	if f.portal.URL != "" && !f.configCheck {
+		var err error
+		f.built, err = flagPortal(f.portal, f.defaults, opts)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 // defaultFlags name the flags of config.Defaults.
@@ -212,11 +220,7 @@ func (f *flags) off() map[string]bool {
 func (f *flags) routes(logger *slog.Logger, opts collector.Options) (routes, error) {
 	rt := routes{metricsPath: f.metricsPath, self: prometheus.NewRegistry(), selfMetrics: !f.noSelfMetrics}
 	var err error
-	if f.portal.URL != "" {
-		if rt.portal, err = flagPortal(f.portal, f.defaults, opts); err != nil {
-			return rt, err
-		}
-	}
+	rt.portal = f.built
 	if f.configFile != "" {
 		rt.portals, err = config.NewHolder(f.configFile, func(cfg *config.Config) (*fleet, error) {
 			var prev *fleet // what the portals remember comes from the fleet in use

@@ -770,3 +770,23 @@ func TestHideKeys(t *testing.T) {
 		}
 	}
 }
+
+// Every mistake of one command line is shown at once: the URL, the key
+// file, the timeout, the time zone and the CA file, each once.
+func TestBinaryShowsEveryFlagProblemAtOnce(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "nothing")
+	code, out := runBinary(t, "", nil, "--docspace.url=https://portal.example.com/api/2.0", "--docspace.api-key-file="+missing+"/key",
+		"--docspace.timeout=1h", "--docspace.timezone=Mars/Olympus", "--docspace.tls.ca-file="+missing+"/ca.pem", "--docspace.history-timeout=0s")
+	for _, want := range []string{
+		"--docspace.url: drop /api/2.0",
+		"--docspace.api-key-file: cannot read the API key file",
+		"--docspace.timeout: 1h0m0s is too long",
+		"--docspace.timezone: unknown time zone Mars/Olympus",
+		"--docspace.tls.ca-file: cannot read the CA file",
+		"--docspace.history-timeout: must be positive",
+	} {
+		if n := strings.Count(out, want); code != 2 || n != 1 {
+			t.Errorf("exit code %d; %q shown %d times, want once:\n%s", code, want, n, out)
+		}
+	}
+}
