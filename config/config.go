@@ -205,10 +205,14 @@ func (p *Portal) Check() error {
 			errs = append(errs, p.Errorf(field, format, a...))
 		}
 	}
-	if p.URL == "" {
+	switch _, err := client.ParseURL(p.URL); {
+	case p.URL == "":
 		report(FieldURL, "is missing: give the portal root, e.g. https://portal.example.com")
-	} else if _, err := client.ParseURL(p.URL); err != nil {
+	case err != nil:
 		report(FieldURL, "%w", err)
+	case LooksLikeKey(p.URL):
+		// Its host is shown in logs, pages and /discovery.
+		report(FieldURL, "holds what looks like an API key (not shown): give the portal's address, and the key in a key file")
 	}
 	switch {
 	case p.APIKeyFile != "" && p.APIKeyEnv != "":

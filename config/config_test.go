@@ -808,3 +808,18 @@ func TestTooManyLabels(t *testing.T) {
 		t.Errorf("%d labels: %v", MaxLabels, err)
 	}
 }
+
+// A key written into the URL, e.g. as its host, is refused without being
+// shown: the URL's host is shown in logs, pages and /discovery.
+func TestURLHoldingAKey(t *testing.T) {
+	key := "sk-" + strings.Repeat("0123456789abcdef", 4)
+	for _, url := range []string{"https://" + key + ".example.com", "https://portal.example.com/" + key} {
+		_, err := Parse([]byte("portals:\n  - {name: main, url: '"+url+"', api_key_env: K}\n"), "cfg.yml")
+		if err == nil || !strings.Contains(err.Error(), `portal "main": url: holds what looks like an API key (not shown)`) || strings.Contains(err.Error(), key) {
+			t.Errorf("url %s: %v", url, err)
+		}
+	}
+	if _, err := Parse([]byte("portals:\n  - {name: main, url: 'https://docspace-production-eu-west.example.com/docspace', api_key_env: K}\n"), "cfg.yml"); err != nil {
+		t.Errorf("an ordinary URL: %v", err)
+	}
+}
