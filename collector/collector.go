@@ -59,6 +59,9 @@ type answer struct {
 	failed bool
 	// pending: no call has completed yet, so no docspace_collector_* samples.
 	pending bool
+	// report, when set, logs the answer's failure, which the scrape logs
+	// with its own calls' when they failed alike.
+	report func(*slog.Logger)
 	// note, when set, is the debug line of an answer from memory.
 	note  string
 	attrs []any
@@ -251,7 +254,7 @@ func (p *Portal) Scrape(ctx context.Context, logger *slog.Logger) *Metrics {
 	s.send(upDesc, boolValue(first.err == nil))
 	s.send(statusCodeDesc, float64(client.StatusCode(first.err)))
 	s.send(durationDesc, time.Since(start).Seconds())
-	var failures []failure
+	var failures, reported []failure
 	for i, e := range p.endpoints {
 		a := s.answers[i]
 		if !p.calls[i] {
@@ -261,13 +264,16 @@ func (p *Portal) Scrape(ctx context.Context, logger *slog.Logger) *Metrics {
 			s.send(collectorSuccessDesc, boolValue(a.err == nil), e.name)
 			s.send(collectorDurationDesc, a.duration.Seconds(), e.name)
 		}
+		if a.report != nil {
+			reported = append(reported, failure{e.call, a.err, a.report})
+		}
 		if a.failed {
-			failures = append(failures, failure{e.call, a.err})
+			failures = append(failures, failure{call: e.call, err: a.err})
 		} else if e.collect != nil {
 			e.collect(s, a)
 		}
 	}
-	s.logFailures(failures)
+	s.logFailures(failures, reported)
 	s.summary.At, s.summary.Up = p.memory.now(), first.err == nil
 	p.memory.mu.Lock()
 	p.memory.last = s.summary

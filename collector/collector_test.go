@@ -755,3 +755,36 @@ func TestRecoveryAfterAFixedKey(t *testing.T) {
 		t.Errorf("after the fix, the key is still blamed:\n%s", f.logs)
 	}
 }
+
+// A newly failing portal logs one line for one failure: the first history
+// call failing for the same reason as the scrape's calls is named in the
+// scrape's line, and a later history call failing alike is not logged
+// again; a history failing for a reason of its own is.
+func TestOneFailureOneLine(t *testing.T) {
+	f, clock := historyFixture(t)
+	if err := os.WriteFile(f.portal.config.APIKeyFile, []byte("sk-"+strings.Repeat("0", 64)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f.scrape()
+	f.waitHistory()
+	logs := f.logs.String()
+	if n := strings.Count(logs, "level=ERROR"); n != 1 || !strings.Contains(logs, `call="backup schedule, backup progress, settings, history"`) {
+		t.Errorf("a newly failing portal logged %d ERROR lines, want 1 naming every call:\n%s", n, logs)
+	}
+	clock.add(time.Hour)
+	f.logs.Reset()
+	f.scrape()
+	f.waitHistory()
+	if strings.Contains(f.logs.String(), "reading the DocSpace backup history failed") {
+		t.Errorf("a history call failing as the scrape does was logged again:\n%s", f.logs)
+	}
+
+	g, _ := historyFixture(t)
+	g.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	g.fake.SetOverride(docspacetest.PathHistory, docspacetest.ForbiddenAccessDenied())
+	g.scrape()
+	g.waitHistory()
+	if n := strings.Count(g.logs.String(), `msg="reading the DocSpace backup history failed"`); n != 1 {
+		t.Errorf("a history failing on its own was logged %d times, want 1:\n%s", n, g.logs)
+	}
+}

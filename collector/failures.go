@@ -3,6 +3,7 @@ package collector
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -12,14 +13,16 @@ import (
 
 // failure is a failed call of a scrape.
 type failure struct {
-	call string
-	err  error
+	call  string
+	err   error
+	alone func(*slog.Logger) // for a reported failure: logs it on its own
 }
 
 // failureGroup is the failed calls of a scrape that failed alike.
 type failureGroup struct {
 	calls []string
-	err   error // the first one's
+	also  []string // reported failures of the same kind, named in the log line
+	err   error    // the first one's
 	kind  client.Kind
 	code  int
 }
@@ -71,11 +74,22 @@ func cause(groups []*failureGroup) string {
 
 // logFailures logs what a scrape's failed calls change: the first failure
 // and a change of cause with what to do, a reminder while the portal stays
-// failed, its recovery.
-func (s *scrape) logFailures(failures []failure) {
+// failed, its recovery. A reported failure (the first history call's) is
+// named in the line of the calls that failed alike, or logged on its own:
+// one failure, one line.
+func (s *scrape) logFailures(failures, reported []failure) {
 	groups := groupFailures(failures)
 	m := s.portal.memory
+	m.setFailing(groups)
 	n, was := m.observe(subjectCalls, cause(groups), true)
+	for _, r := range reported {
+		kind, _ := errorKind(r.err)
+		if i := slices.IndexFunc(groups, func(g *failureGroup) bool { return g.kind == kind }); i >= 0 && (n == failing || n == stillFailing) {
+			groups[i].also = append(groups[i].also, r.call)
+		} else {
+			r.alone(s.log())
+		}
+	}
 	switch n {
 	case failing, stillFailing:
 		msg := "DocSpace scrape failed"
@@ -83,7 +97,7 @@ func (s *scrape) logFailures(failures []failure) {
 			msg = "DocSpace scrape still failing"
 		}
 		for _, g := range groups {
-			attrs := []any{"call", strings.Join(g.calls, ", "), "err", g.err}
+			attrs := []any{"call", strings.Join(append(g.calls, g.also...), ", "), "err", g.err}
 			if g.kind != 0 {
 				attrs = append(attrs, "kind", g.kind.String(), "status_code", g.code)
 			}

@@ -107,6 +107,9 @@ type historyMemory struct {
 	last *historyCall
 	// stored is the answer of the last successful call; nil before one.
 	stored *storedBackups
+	// waiting counts the scrapes waiting for the first call: its failure
+	// is theirs to log, with the scrape's own.
+	waiting int
 }
 
 // historyCall is how one completed call went.
@@ -114,6 +117,8 @@ type historyCall struct {
 	err      error
 	duration time.Duration
 	ended    time.Time
+	// deferred: its failure was left to the scrape that waited for it.
+	deferred bool
 }
 
 // historyState is what a scrape reports of the history.
@@ -134,6 +139,7 @@ func (hm *historyMemory) get(s *scrape) answer {
 		hm.running = make(chan struct{})
 		if hm.last == nil {
 			wait = hm.running
+			hm.waiting++
 		}
 		go hm.refresh(p, hm.running, s.log)
 	}
@@ -149,8 +155,14 @@ func (hm *historyMemory) get(s *scrape) answer {
 	h := historyState{interval: interval, last: hm.last, stored: hm.stored}
 	a := answer{value: h, pending: h.last == nil,
 		note: "history served from the portal's cache: it is called in the background, at most once per interval", attrs: []any{"path", historyPath, "interval", interval}}
+	if wait != nil {
+		hm.waiting--
+	}
 	if c := h.last; c != nil {
 		a.err, a.duration = c.err, c.duration
+		if wait != nil && c.deferred {
+			a.report = func(log *slog.Logger) { logHistoryFailure(log, p, c.err, false) }
+		}
 		a.attrs = append(a.attrs, "last_call_ended", c.ended.UTC().Format(time.RFC3339), "last_call_status_code", client.StatusCode(c.err),
 			"last_call_duration", c.duration)
 		a.attrs = append(a.attrs, errorAttrs(c.err)...)
@@ -184,23 +196,31 @@ func (hm *historyMemory) refresh(p *Portal, done chan struct{}, log func() *slog
 
 	hm.mu.Lock()
 	kept := hm.stored != nil
+	call.deferred = err != nil && hm.waiting > 0
 	hm.last, hm.running = call, nil
 	if err == nil {
 		h.fetched = call.ended
 		hm.stored = h
 	}
 	hm.mu.Unlock()
-	if err != nil {
-		attrs := []any{"err", err, "next_call_in", p.config.HistoryInterval, "keeping_previous_list", kept}
-		if e, ok := errors.AsType[*client.Error](err); ok {
-			attrs = append(attrs, "kind", e.Kind.String(), "status_code", e.StatusCode)
-			if e.Kind == client.KindTimeout {
-				attrs = append(attrs, "hint", "the call is bounded by --docspace.history-timeout ("+p.historyTimeout.String()+"); a storage with many backups may need more")
-			}
-		}
-		log().Error("reading the DocSpace backup history failed", attrs...)
+	// A failure the scrapes are failing for already is theirs to log.
+	if err != nil && !call.deferred && !p.memory.failsFor(err) {
+		logHistoryFailure(log(), p, err, kept)
 	}
 	close(done)
+}
+
+// logHistoryFailure logs a failed history call; kept tells whether an
+// earlier list is still served.
+func logHistoryFailure(log *slog.Logger, p *Portal, err error, kept bool) {
+	attrs := []any{"err", err, "next_call_in", p.config.HistoryInterval, "keeping_previous_list", kept}
+	if e, ok := errors.AsType[*client.Error](err); ok {
+		attrs = append(attrs, "kind", e.Kind.String(), "status_code", e.StatusCode)
+		if e.Kind == client.KindTimeout {
+			attrs = append(attrs, "hint", "the call is bounded by --docspace.history-timeout ("+p.historyTimeout.String()+"); a storage with many backups may need more")
+		}
+	}
+	log.Error("reading the DocSpace backup history failed", attrs...)
 }
 
 // collectHistory sends the interval and what the last successful call listed.

@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"slices"
 	"sync"
 	"time"
 
@@ -21,6 +22,27 @@ type Memory struct {
 	mu     sync.Mutex
 	logged map[subject]health // what the log last said, by subject
 	last   Summary            // what the last scrape found
+	// failingKinds are the kinds of error the last scrape's calls failed
+	// with: a history call failing alike is not logged again.
+	failingKinds []client.Kind
+}
+
+// setFailing records the kinds of the groups of the last scrape's failures.
+func (m *Memory) setFailing(groups []*failureGroup) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.failingKinds = m.failingKinds[:0]
+	for _, g := range groups {
+		m.failingKinds = append(m.failingKinds, g.kind)
+	}
+}
+
+// failsFor tells whether the last scrape's calls failed as err does.
+func (m *Memory) failsFor(err error) bool {
+	kind, _ := errorKind(err)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return kind != 0 && slices.Contains(m.failingKinds, kind)
 }
 
 // NewMemory returns the memory of a portal not seen before.

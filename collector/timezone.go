@@ -161,7 +161,7 @@ func (zm *zoneMemory) get(s *scrape) answer {
 	defer zm.mu.Unlock()
 	why := "" // the read's cause of failure, for the log
 	if res.err != nil {
-		why = cause(groupFailures([]failure{{"settings", res.err}}))
+		why = cause(groupFailures([]failure{{call: "settings", err: res.err}}))
 	}
 	if res.err != nil && zm.location != nil {
 		why += ", known zone kept"
