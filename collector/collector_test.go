@@ -41,6 +41,7 @@ var stableMetrics = []string{
 	"docspace_backup_schedule_info", "docspace_backup_last_timestamp_seconds",
 	"docspace_backup_schedule_next_timestamp_seconds", "docspace_backup_schedule_interval_seconds",
 	"docspace_backup_task_running", "docspace_backup_task_progress_ratio", "docspace_backup_task_failed",
+	"docspace_backup_task_status", "docspace_backup_task_warning",
 	"docspace_collector_success", "docspace_backup_history_interval_seconds", "docspace_backup_history_backups",
 	"docspace_backup_history_latest_timestamp_seconds", "docspace_backup_history_oldest_timestamp_seconds",
 	"docspace_backup_history_refresh_timestamp_seconds",
@@ -786,5 +787,45 @@ func TestOneFailureOneLine(t *testing.T) {
 	g.waitHistory()
 	if n := strings.Count(g.logs.String(), `msg="reading the DocSpace backup history failed"`); n != 1 {
 		t.Errorf("a history failing on its own was logged %d times, want 1:\n%s", n, g.logs)
+	}
+}
+
+// The task's status is exported as a number and its warning as 0/1; after
+// cancelbackup DocSpace reports no job at all, and nothing claims the old
+// task failed or ran.
+func TestTaskStatusAndCancel(t *testing.T) {
+	f := newFixture(t)
+	f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+	f.fake.SetProgress(docspacetest.ProgressFailted)
+	text := exposition(t, f.collector(context.Background()))
+	for _, want := range []string{"docspace_backup_task_status 4\n", "docspace_backup_task_warning 0\n", "docspace_backup_task_failed 1\n"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("a failed task: the scrape lacks %q:\n%s", want, text)
+		}
+	}
+	f.fake.SetProgress(docspacetest.ProgressWarning)
+	if text := exposition(t, f.collector(context.Background())); !strings.Contains(text, "docspace_backup_task_warning 1\n") || !strings.Contains(text, "docspace_backup_task_status 2\n") {
+		t.Errorf("a task with a warning:\n%s", text)
+	}
+
+	f.fake.SetProgress(docspacetest.ProgressFailted)
+	req, err := http.NewRequest(http.MethodPost, f.portal.config.URL+docspacetest.PathCancel, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	text = exposition(t, f.collector(context.Background()))
+	if !strings.Contains(text, "docspace_backup_task_running 0\n") {
+		t.Errorf("after cancelbackup the task runs:\n%s", text)
+	}
+	for _, absent := range []string{"docspace_backup_task_failed", "docspace_backup_task_status", "docspace_backup_task_progress_ratio"} {
+		if strings.Contains(text, absent+" ") {
+			t.Errorf("after cancelbackup the scrape still shows %s:\n%s", absent, text)
+		}
 	}
 }

@@ -36,6 +36,10 @@ var (
 		"Progress of the portal's latest backup task (DocSpace keeps a finished one for about a day), 0 to 1.")
 	taskFailedDesc = desc("backup_task_failed",
 		"1 if the portal's latest backup task ended with an error, 0 if it completed cleanly or is running.")
+	taskStatusDesc = desc("backup_task_status",
+		"The latest backup task's status (getbackupprogress status): 0 created, 1 running, 2 completed, 3 canceled, 4 failed.")
+	taskWarningDesc = desc("backup_task_warning",
+		"1 if the portal's latest backup task reported a warning (e.g. files it could not back up; the text is in the debug page and the log), else 0.")
 )
 
 // taskStatus is a backup task's status (DistributedTaskStatus): 0 created,
@@ -80,6 +84,10 @@ func collectProgress(s *scrape, a answer) {
 	s.send(taskRunningDesc, boolValue(p.running()))
 	s.send(taskProgressDesc, float64(min(max(p.Progress, 0), 100))/100)
 	s.send(taskFailedDesc, boolValue(p.failed()))
+	if p.Status != nil {
+		s.send(taskStatusDesc, float64(*p.Status))
+	}
+	s.send(taskWarningDesc, boolValue(p.Warning != ""))
 	// Each task's texts are logged once.
 	m := s.portal.memory
 	if p.failed() {

@@ -27,6 +27,9 @@ import (
 const (
 	PathSchedule = "/api/2.0/backup/getbackupschedule"
 	PathProgress = "/api/2.0/backup/getbackupprogress"
+	// PathCancel is POST cancelbackup: after it, getbackupprogress reports
+	// no job at all.
+	PathCancel   = "/api/2.0/backup/cancelbackup"
 	PathSettings = "/api/2.0/settings"
 	PathHistory  = "/api/2.0/backup/getbackuphistory"
 )
@@ -281,9 +284,14 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch path {
-	case PathSchedule, PathProgress, PathSettings, PathHistory:
+	case PathSchedule, PathProgress, PathSettings, PathHistory, PathCancel:
 	default:
 		NotFoundProblem().ServeHTTP(w, r)
+		return
+	}
+	if path == PathCancel && r.Method == http.MethodPost && p.authenticate(r) {
+		p.SetProgress("")
+		p.serveObject(w, r, "")
 		return
 	}
 	if r.Method != http.MethodGet {
