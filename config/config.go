@@ -401,7 +401,7 @@ func CheckHistoryInterval(d time.Duration) error {
 // customer-department-production-01 or a 32-hex id, are no key.
 func LooksLikeKey(s string) bool {
 	for _, w := range strings.FieldsFunc(s, func(r rune) bool { return unicode.IsSpace(r) || strings.ContainsRune("'\"`=:;,()", r) }) {
-		if keyStart.MatchString(w) || keyIn.MatchString(w) || base64Token.MatchString(w) && random(w) {
+		if keyStart.MatchString(w) || keyIn.MatchString(w) || isToken(w) || isToken(w[strings.LastIndex(w, "/")+1:]) { // also as a file's name
 			return true
 		}
 	}
@@ -418,6 +418,9 @@ var (
 	// base64url, padding included.
 	base64Token = regexp.MustCompile(`^(?:[0-9A-Za-z+/]{32,}|[0-9A-Za-z_-]{32,})={0,2}$`)
 )
+
+// isToken tells whether w is a random base64 or base64url token.
+func isToken(w string) bool { return base64Token.MatchString(w) && random(w) }
 
 // random tells whether the letters and digits of w mix lower case, upper
 // case and digits as random ones do: the kind changes between 3 in 5 of
