@@ -4,7 +4,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"strings"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/collector"
@@ -40,27 +39,21 @@ func flagPortal(p config.Portal, d config.Defaults, opts collector.Options) (*co
 	if checkErr == nil {
 		return collector.NewPortal(p.WithDefaults(d), collector.NewMemory(), opts)
 	}
-	// Report the key and CA files' problems too, reading only the files
-	// whose paths the check did not refuse (a path may be a key).
-	q := p
-	for _, path := range []*string{&q.APIKeyFile, &q.TLS.CAFile} {
+	// Report the key and CA files' problems too: build a copy of the
+	// portal with only its files, reading none whose path the check
+	// refused (a path may be a key).
+	files := config.FromFlags(config.Portal{Name: p.Name, URL: "https://portal.invalid", APIKeyFile: p.APIKeyFile, APIKeyEnv: p.APIKeyEnv,
+		TLS: config.TLS{CAFile: p.TLS.CAFile}}, flagNames)
+	for _, path := range []*string{&files.APIKeyFile, &files.TLS.CAFile} {
 		if config.LooksLikeKey(*path) {
 			*path = ""
 		}
 	}
-	q.Timezone = ""
-	errs := []error{checkErr}
-	if _, err := collector.NewPortal(q.WithDefaults(d), collector.NewMemory(), opts); err != nil {
-		for line := range strings.Lines(err.Error()) {
-			line = strings.TrimSuffix(line, "\n")
-			for _, field := range []string{config.FieldAPIKeyFile, config.FieldAPIKeyEnv, config.FieldCAFile} {
-				if strings.HasPrefix(line, p.Key(field)+": ") && !strings.Contains(checkErr.Error(), line) {
-					errs = append(errs, errors.New(line))
-				}
-			}
-		}
+	if files.APIKeyFile == "" && files.APIKeyEnv == "" {
+		return nil, checkErr
 	}
-	return nil, errors.Join(errs...)
+	_, err := collector.NewPortal(files.WithDefaults(d), collector.NewMemory(), opts)
+	return nil, errors.Join(checkErr, err)
 }
 
 // fleet is the set of portals of one valid configuration file, served on
