@@ -6,13 +6,11 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 
 	"github.com/docspace-exporter/docspace_exporter/collector"
@@ -33,7 +31,8 @@ func (s *scrapeHandler) serveDebug(ctx context.Context, w http.ResponseWriter, p
 	logger := slog.New(slog.NewMultiHandler(s.logger.Handler(),
 		slog.NewTextHandler(log, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	registry := prometheus.NewRegistry()
-	registry.MustRegister(portal.Scrape(ctx, logger))
+	metrics := portal.Scrape(ctx, logger)
+	registry.MustRegister(metrics)
 	families, gatherErr := registry.Gather()
 
 	p := portal.Config()
@@ -44,7 +43,7 @@ func (s *scrapeHandler) serveDebug(ctx context.Context, w http.ResponseWriter, p
 	if gatherErr != nil {
 		fmt.Fprintf(w, "gathering the metrics failed: %v\n", gatherErr)
 	}
-	fmt.Fprint(w, inWords(families, time.Now()))
+	fmt.Fprint(w, inWords(metrics.Summary, time.Now()))
 	fmt.Fprint(w, "\nMetrics that would have been served:\n")
 	enc := expfmt.NewEncoder(w, expfmt.NewFormat(expfmt.TypeTextPlain))
 	for _, mf := range families {
@@ -80,34 +79,35 @@ func (l *scrapeLog) close() []byte {
 	return l.b.Bytes()
 }
 
-// inWords tells the times of the scrape's metrics as people read them:
-// when the next backup is due or how long it is overdue, how old the last
-// scheduled backup and the newest stored one are.
-func inWords(families []*dto.MetricFamily, now time.Time) string {
+// inWords tells a scrape's times as people read them: when the next
+// backup is due or how long it is overdue, how old the last scheduled
+// backup and the newest stored one are.
+func inWords(sum collector.Summary, now time.Time) string {
 	var b strings.Builder
-	for _, t := range []struct{ metric, what string }{
-		{"docspace_backup_schedule_next_timestamp_seconds", "next scheduled backup"},
-		{"docspace_backup_last_timestamp_seconds", "last scheduled backup started"},
-		{"docspace_backup_history_latest_timestamp_seconds", "newest stored backup"},
-	} {
-		i := slices.IndexFunc(families, func(mf *dto.MetricFamily) bool { return mf.GetName() == t.metric })
-		if i < 0 || len(families[i].GetMetric()) != 1 {
-			continue
+	for _, t := range []struct {
+		what string
+		at   time.Time
+	}{{"next scheduled backup", sum.NextBackup}, {"last scheduled backup started", sum.LastBackup}, {"newest stored backup", sum.Newest}} {
+		if !t.at.IsZero() {
+			fmt.Fprintf(&b, "%s: %s, %s\n", t.what, t.at.UTC().Format("2006-01-02 15:04 MST"), relative(t.at, now, t.at == sum.NextBackup))
 		}
-		at := time.Unix(int64(families[i].GetMetric()[0].GetGauge().GetValue()), 0).UTC()
-		when := "in " + roughly(at.Sub(now))
-		switch {
-		case at.Before(now) && strings.HasPrefix(t.metric, "docspace_backup_schedule_next"):
-			when = "overdue by " + roughly(now.Sub(at))
-		case at.Before(now):
-			when = roughly(now.Sub(at)) + " ago"
-		}
-		fmt.Fprintf(&b, "%s: %s, %s\n", t.what, at.Format("2006-01-02 15:04 MST"), when)
 	}
 	if b.Len() == 0 {
 		return ""
 	}
 	return "\nIn words:\n" + b.String()
+}
+
+// relative says when at is from now: "in 3h 5m", "2d 6h ago", or, for a
+// due time, "overdue by 2d 6h".
+func relative(at, now time.Time, due bool) string {
+	switch {
+	case !at.Before(now):
+		return "in " + roughly(at.Sub(now))
+	case due:
+		return "overdue by " + roughly(now.Sub(at))
+	}
+	return roughly(now.Sub(at)) + " ago"
 }
 
 // roughly writes d in its two largest units: 2d 6h, 3h 5m, 4m 10s, 12s.

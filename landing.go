@@ -96,15 +96,11 @@ func lastScrape(last collector.Summary, now time.Time) string {
 	if last.Up {
 		s = "up at the last scrape, " + roughly(now.Sub(last.At)) + " ago"
 	}
-	switch {
-	case last.NextBackup.IsZero():
-	case last.NextBackup.Before(now):
-		s += "; next scheduled backup overdue by " + roughly(now.Sub(last.NextBackup))
-	default:
-		s += "; next scheduled backup in " + roughly(last.NextBackup.Sub(now))
+	if !last.NextBackup.IsZero() {
+		s += "; next scheduled backup " + relative(last.NextBackup, now, true)
 	}
 	if !last.Newest.IsZero() {
-		s += "; newest stored backup " + roughly(now.Sub(last.Newest)) + " old"
+		s += "; newest stored backup made " + relative(last.Newest, now, false)
 	}
 	return s
 }

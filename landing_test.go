@@ -181,7 +181,7 @@ func TestLandingPageShowsTheLastScrape(t *testing.T) {
 func TestLastScrape(t *testing.T) {
 	now := time.Date(2026, 7, 1, 12, 0, 0, 0, time.UTC)
 	got := lastScrape(collector.Summary{At: now.Add(-time.Minute), Up: false, NextBackup: now.Add(-54 * time.Hour), Newest: now.Add(-3 * time.Hour)}, now)
-	if want := "down at the last scrape, 1m 0s ago; next scheduled backup overdue by 2d 6h; newest stored backup 3h 0m old"; got != want {
+	if want := "down at the last scrape, 1m 0s ago; next scheduled backup overdue by 2d 6h; newest stored backup made 3h 0m ago"; got != want {
 		t.Errorf("lastScrape = %q, want %q", got, want)
 	}
 }

@@ -78,11 +78,7 @@ func timed[T any](call func() (T, error)) answer {
 // once (the key, the URL, TLS, a permission, a payment): once the portal
 // works again, such a failure of another call is not waited out.
 func curable(err error) bool {
-	e, ok := errors.AsType[*client.Error](err)
-	if !ok {
-		return false
-	}
-	switch e.Kind {
+	switch kind, _ := errorKind(err); kind {
 	case client.KindUnauthorized, client.KindForbidden, client.KindPaymentRequired, client.KindTLS, client.KindNotFound,
 		client.KindKey, client.KindRedirect, client.KindNotJSON, client.KindNetwork:
 		return true
@@ -188,9 +184,11 @@ func NewPortal(p config.Portal, m *Memory, o Options) (*Portal, error) {
 
 // Summary is what a scrape found, in short, for the landing page.
 type Summary struct {
-	At                 time.Time // of the scrape; zero before the first
-	Up                 bool
-	NextBackup, Newest time.Time // the next scheduled backup, the newest stored one; zero when unknown
+	At time.Time // of the scrape; zero before the first
+	Up bool
+	// NextBackup, LastBackup and Newest are the next and the last
+	// scheduled backup and the newest stored one; zero when unknown.
+	NextBackup, LastBackup, Newest time.Time
 }
 
 // LastScrape returns what the portal's last scrape found.
@@ -278,7 +276,7 @@ func (p *Portal) Scrape(ctx context.Context, logger *slog.Logger) *Metrics {
 	p.memory.mu.Lock()
 	p.memory.last = s.summary
 	p.memory.mu.Unlock()
-	return &Metrics{s.metrics}
+	return &Metrics{s.metrics, s.summary}
 }
 
 // log returns the logger naming the portal; built on demand, as most
@@ -300,8 +298,12 @@ func (s *scrape) answer(e *endpoint) answer {
 	return answer{}
 }
 
-// Metrics are the metrics of one scrape, to register for one gathering.
-type Metrics struct{ metrics []prometheus.Metric }
+// Metrics are the metrics of one scrape, to register for one gathering,
+// and their Summary.
+type Metrics struct {
+	metrics []prometheus.Metric
+	Summary Summary
+}
 
 // Describe implements prometheus.Collector.
 func (m *Metrics) Describe(descs chan<- *prometheus.Desc) {

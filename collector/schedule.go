@@ -132,6 +132,7 @@ func collectSchedule(s *scrape, a answer) {
 	}
 	s.send(infoDesc, 1, label(periodLabels, period), label(storageTypeLabels, b.StorageType))
 	if !b.lastBackup.IsZero() {
+		s.summary.LastBackup = b.lastBackup
 		s.send(lastBackupDesc, unixSeconds(b.lastBackup))
 	}
 	// The next slot is the scheduler's: it needs the portal's time zone.
