@@ -103,9 +103,11 @@ const (
 	idleTimeout = 90 * time.Second
 	// writeTimeout bounds a whole answer: it must exceed the longest scrape.
 	writeTimeout = config.MaxTimeout + 30*time.Second
-	// readTimeout bounds reading a whole request, body included; net/http
-	// cancels a request past it, so it cannot be shorter than any answer.
-	readTimeout = writeTimeout
+	// readTimeout bounds reading a whole request, headers and body: a
+	// request refused before it reaches noBody (a 401 of basic auth) waits
+	// for its announced body this long at most. It does not bound the
+	// answer: net/http clears the deadline once the request is read.
+	readTimeout = readHeaderTimeout
 	// maxHeaderBytes: Prometheus' headers take under 1 KiB; this leaves room
 	// for large basic auth and cookies. Past it the server answers 431.
 	maxHeaderBytes = 32 << 10
