@@ -29,14 +29,9 @@ import (
 	"github.com/docspace-exporter/docspace_exporter/client"
 	"github.com/docspace-exporter/docspace_exporter/collector"
 	"github.com/docspace-exporter/docspace_exporter/config"
-	"github.com/docspace-exporter/docspace_exporter/internal/smallfile"
 )
 
 const exporterName = "docspace_exporter"
-
-// maxWebConfigSize is the largest --web.config.file read: it holds TLS
-// settings and a few bcrypt hashes.
-const maxWebConfigSize = 1 << 20
 
 func main() {
 	os.Exit(run(os.Args[1:]))
@@ -173,12 +168,10 @@ func (f *flags) check(opts collector.Options) error {
 	}
 	errs = append(errs, checkDefaults(f.defaults))
 	if path := *f.web.WebConfigFile; path != "" {
-		// exporter-toolkit reads the file whole, without a limit, and
-		// would block on a named pipe.
-		if _, err := smallfile.Read(path, maxWebConfigSize); err != nil {
+		if sealed, err := webConfig(path); err != nil {
 			add("--web.config.file: %w", err)
-		} else if err := web.Validate(path); err != nil {
-			add("--web.config.file %s: %w", smallfile.Name(path), err)
+		} else {
+			*f.web.WebConfigFile = sealed
 		}
 	}
 	if f.portal.URL != "" && !f.configCheck {
