@@ -1,0 +1,136 @@
+package client
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
+)
+
+// tlsPortal is a fake portal served over HTTPS with HTTP/2, as DocSpace's
+// nginx serves it, that counts its connections and its full and resumed
+// TLS handshakes.
+type tlsPortal struct {
+	*docspacetest.Portal
+	srv                  *httptest.Server
+	roots                func() *x509.CertPool // a new pool of its CA each time, as LoadCA makes
+	conns, full, resumed atomic.Int64
+	mu                   sync.Mutex
+	protocols            map[string]int // requests by protocol
+}
+
+func newTLSPortal(t *testing.T) *tlsPortal {
+	t.Helper()
+	tp := &tlsPortal{Portal: docspacetest.NewPortal(testKey), protocols: map[string]int{}}
+	tp.SetSchedule(docspacetest.ScheduleS3)
+	tp.srv = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tp.mu.Lock()
+		tp.protocols[r.Proto]++
+		tp.mu.Unlock()
+		tp.ServeHTTP(w, r)
+	}))
+	tp.srv.EnableHTTP2 = true
+	tp.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			tp.conns.Add(1)
+		}
+	}
+	tp.srv.TLS = &tls.Config{VerifyConnection: func(cs tls.ConnectionState) error {
+		if cs.DidResume {
+			tp.resumed.Add(1)
+		} else {
+			tp.full.Add(1)
+		}
+		return nil
+	}}
+	tp.srv.StartTLS()
+	t.Cleanup(func() { tp.Close(); tp.srv.Close() })
+	tp.roots = func() *x509.CertPool {
+		p := x509.NewCertPool()
+		p.AddCert(tp.srv.Certificate())
+		return p
+	}
+	return tp
+}
+
+// counts returns the portal's connections and full and resumed handshakes.
+func (tp *tlsPortal) counts() [3]int64 {
+	return [3]int64{tp.conns.Load(), tp.full.Load(), tp.resumed.Load()}
+}
+
+// probe calls the schedule and the progress at once, as a scrape does.
+func probe(t *testing.T, c *Client) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for _, path := range []string{schedulePath, docspacetest.PathProgress} {
+		wg.Go(func() {
+			if _, err := Get[json.RawMessage](testContext(t), c, path, ""); err != nil {
+				t.Error(path, err)
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Two calls at once to a portal that offers HTTP/2 share one connection.
+func TestHTTP2SharesConnection(t *testing.T) {
+	tp := newTLSPortal(t)
+	tp.SetLatency(100 * time.Millisecond) // the calls overlap
+	c := newClient(t, tp.srv.URL, func(c *Config) { c.TLS.RootCAs = tp.roots() })
+	probe(t, c)
+	if got := tp.counts(); got != [3]int64{1, 1, 0} {
+		t.Errorf("two concurrent calls: %d connections, %d full and %d resumed handshakes; want 1, 1, 0", got[0], got[1], got[2])
+	}
+	if tp.protocols["HTTP/2.0"] != 2 {
+		t.Errorf("requests by protocol: %v, want 2 over HTTP/2.0", tp.protocols)
+	}
+}
+
+// The limits on the answer hold over HTTP/2 as over HTTP/1.1.
+func TestHTTP2Limits(t *testing.T) {
+	for _, tt := range []struct {
+		name     string
+		override *docspacetest.Response
+		status   int
+		contains string
+	}{
+		{"huge headers", hugeHeaders(), 0, "headers are over 64 KiB"},
+		{"many headers", manyHeaders(), 0, "headers are over 64 KiB"},
+		{"huge streamed", docspacetest.Huge(8 << 20), 200, "over the 1048576-byte limit"},
+		{"huge with length", docspacetest.HugeWithLength(8 << 20), 200, "8388608-byte body"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tp := newTLSPortal(t)
+			tp.SetOverride(docspacetest.PathSchedule, tt.override)
+			c := newClient(t, tp.srv.URL, func(c *Config) { c.TLS.RootCAs = tp.roots() })
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_, err := c.BackupSchedule(ctx)
+			assertError(t, err, KindTooLarge, tt.status, []string{tt.contains}, nil)
+			if tp.protocols["HTTP/2.0"] != 1 {
+				t.Errorf("requests by protocol: %v, want 1 over HTTP/2.0", tp.protocols)
+			}
+		})
+	}
+}
+
+// manyHeaders is an answer with 100 headers of 1 KiB each: under HTTP/2,
+// over the limit of all headers together but not of one.
+func manyHeaders() *docspacetest.Response {
+	resp := docspacetest.HTMLPage()
+	for i := range 100 {
+		resp.Header.Set(fmt.Sprintf("X-Padding-%d", i), strings.Repeat("a", 1<<10))
+	}
+	return resp
+}
