@@ -97,6 +97,35 @@ func TestHTTP2SharesConnection(t *testing.T) {
 	}
 }
 
+// A probe after the idle connection was closed, by the same client or by
+// the portal's next one made by a reload, resumes the TLS session rather
+// than making a full handshake. A portal with other TLS settings does not
+// get the session.
+func TestTLSSessionResumption(t *testing.T) {
+	tp := newTLSPortal(t)
+	pool := NewPool(2)
+	c := newClient(t, tp.srv.URL, func(c *Config) { c.Pool = pool; c.TLS.RootCAs = tp.roots() })
+	probe(t, c)
+	pool.transport(TLSConfig{RootCAs: tp.roots()}).CloseIdleConnections()
+	probe(t, c)
+	if got := tp.counts(); got != [3]int64{2, 1, 1} {
+		t.Errorf("a second probe after the connection was closed: %d connections, %d full and %d resumed handshakes; want 2, 1, 1", got[0], got[1], got[2])
+	}
+
+	pool.transport(TLSConfig{RootCAs: tp.roots()}).CloseIdleConnections()
+	reloaded := newClient(t, tp.srv.URL, func(c *Config) { c.Pool = pool; c.TLS.RootCAs = tp.roots() })
+	probe(t, reloaded)
+	if got := tp.counts(); got != [3]int64{3, 1, 2} {
+		t.Errorf("the portal's client rebuilt by a reload: %d connections, %d full and %d resumed handshakes; want 3, 1, 2", got[0], got[1], got[2])
+	}
+
+	insecure := newClient(t, tp.srv.URL, func(c *Config) { c.Pool = pool; c.TLS.InsecureSkipVerify = true })
+	probe(t, insecure)
+	if got := tp.counts(); got != [3]int64{4, 2, 2} {
+		t.Errorf("the portal with other TLS settings: %d connections, %d full and %d resumed handshakes; want 4, 2, 2", got[0], got[1], got[2])
+	}
+}
+
 // The limits on the answer hold over HTTP/2 as over HTTP/1.1.
 func TestHTTP2Limits(t *testing.T) {
 	for _, tt := range []struct {
