@@ -76,6 +76,8 @@ type Client struct {
 	// opening is held by a call to an https:// portal until it has its
 	// connection (see connect).
 	opening chan struct{}
+	// idle bounds the idle connections of the client's transport.
+	idle *idleConns
 	// retryAfter holds the calls back after a 429 or 503 with Retry-After.
 	retryAfter *RetryAfter
 	now        func() time.Time
@@ -139,8 +141,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Pool == nil {
 		return nil, errors.New("no connection pool")
 	}
+	t := cfg.Pool.transport(cfg.TLS)
 	return &Client{
 		base:       base,
+		idle:       t.idle,
 		key:        cfg.Key,
 		userAgent:  cfg.UserAgent,
 		ownCA:      cfg.TLS.RootCAs != nil,
@@ -149,7 +153,7 @@ func New(cfg Config) (*Client, error) {
 		opening:    make(chan struct{}, 1),
 		now:        time.Now,
 		http: &http.Client{
-			Transport: cfg.Pool.transport(cfg.TLS),
+			Transport: t,
 			// Redirects are never followed, so the key is never sent to
 			// another address; a 3xx is reported as an error.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -236,7 +240,12 @@ func (c *Client) do(ctx context.Context, path, query string, limit int64, decode
 		return fail(KindTimeout, 0, transportDetail(err, c.ownCA, c.caKey), err)
 	}
 	defer release()
-	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { release() }})
+	done := func() {} // the call is done with its connection
+	defer func() { done() }()
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		release()
+		done = c.idle.use(info.Conn)
+	}})
 	u := *c.base
 	u.Path += path
 	u.RawQuery = query

@@ -33,7 +33,14 @@ type Pool struct {
 	maxIdle int
 
 	mu         sync.Mutex
-	transports []*http.Transport // one per distinct TLS settings
+	transports []*transport // one per distinct TLS settings
+}
+
+// transport is an http.Transport with the bound of its idle connections
+// (see idleConns).
+type transport struct {
+	*http.Transport
+	idle *idleConns
 }
 
 // NewPool returns a pool that keeps at most maxIdle idle connections per
@@ -43,7 +50,7 @@ func NewPool(maxIdle int) *Pool {
 }
 
 // transport returns the transport for the TLS settings cfg, made on first use.
-func (p *Pool) transport(cfg TLSConfig) *http.Transport {
+func (p *Pool) transport(cfg TLSConfig) *transport {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, t := range p.transports {
@@ -52,7 +59,8 @@ func (p *Pool) transport(cfg TLSConfig) *http.Transport {
 			return t
 		}
 	}
-	t := http.DefaultTransport.(*http.Transport).Clone()
+	t := &transport{Transport: http.DefaultTransport.(*http.Transport).Clone(), idle: &idleConns{max: p.maxIdle}}
+	t.DialContext = t.idle.dial(t.DialContext)
 	t.TLSClientConfig = &tls.Config{RootCAs: cfg.RootCAs, InsecureSkipVerify: cfg.InsecureSkipVerify, //nolint:gosec // an explicit operator choice
 		ClientSessionCache: tls.NewLRUClientSessionCache(maxSessions)}
 	// HTTP/2 where the portal offers it, as DocSpace's nginx does: the

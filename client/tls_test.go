@@ -23,14 +23,17 @@ import (
 // TLS handshakes.
 type tlsPortal struct {
 	*docspacetest.Portal
-	srv                  *httptest.Server
-	roots                func() *x509.CertPool // a new pool of its CA each time, as LoadCA makes
-	conns, full, resumed atomic.Int64
-	mu                   sync.Mutex
-	protocols            map[string]int // requests by protocol
+	srv                        *httptest.Server
+	roots                      func() *x509.CertPool // a new pool of its CA each time, as LoadCA makes
+	conns, gone, full, resumed atomic.Int64
+	mu                         sync.Mutex
+	protocols                  map[string]int // requests by protocol
 }
 
-func newTLSPortal(t *testing.T) *tlsPortal {
+// newTLSPortal serves a portal on 127.0.0.1, or on the address given
+// (such as [::1]:0, which the test certificate is valid for too: portals
+// on other hosts keep their TLS sessions apart).
+func newTLSPortal(t *testing.T, addr ...string) *tlsPortal {
 	t.Helper()
 	tp := &tlsPortal{Portal: docspacetest.NewPortal(testKey), protocols: map[string]int{}}
 	tp.SetSchedule(docspacetest.ScheduleS3)
@@ -40,10 +43,21 @@ func newTLSPortal(t *testing.T) *tlsPortal {
 		tp.mu.Unlock()
 		tp.ServeHTTP(w, r)
 	}))
+	if len(addr) > 0 {
+		l, err := net.Listen("tcp", addr[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		tp.srv.Listener.Close()
+		tp.srv.Listener = l
+	}
 	tp.srv.EnableHTTP2 = true
 	tp.srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
-		if s == http.StateNew {
+		switch s {
+		case http.StateNew:
 			tp.conns.Add(1)
+		case http.StateClosed, http.StateHijacked:
+			tp.gone.Add(1)
 		}
 	}
 	tp.srv.TLS = &tls.Config{VerifyConnection: func(cs tls.ConnectionState) error {
@@ -67,6 +81,16 @@ func newTLSPortal(t *testing.T) *tlsPortal {
 // counts returns the portal's connections and full and resumed handshakes.
 func (tp *tlsPortal) counts() [3]int64 {
 	return [3]int64{tp.conns.Load(), tp.full.Load(), tp.resumed.Load()}
+}
+
+// open returns how many connections the portal has open, once the
+// closed ones are seen as closed.
+func (tp *tlsPortal) open(want int64) int64 {
+	deadline := time.Now().Add(2 * time.Second)
+	for tp.conns.Load()-tp.gone.Load() != want && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	return tp.conns.Load() - tp.gone.Load()
 }
 
 // probe calls the schedule and the progress at once, as a scrape does.
@@ -162,4 +186,31 @@ func manyHeaders() *docspacetest.Response {
 		resp.Header.Set(fmt.Sprintf("X-Padding-%d", i), strings.Repeat("a", 1<<10))
 	}
 	return resp
+}
+
+// The pool's bound holds for HTTP/2 connections too, which net/http's own
+// bound leaves open: probing portals a, b, a through a pool of one idle
+// connection closes a's connection to keep b's, and a gets a new one,
+// resuming its session; a pool of two keeps both.
+func TestPoolBoundHTTP2(t *testing.T) {
+	for _, tt := range []struct {
+		maxIdle  int
+		want     [3]int64 // a's connections, full and resumed handshakes
+		wantOpen int64
+	}{{2, [3]int64{1, 1, 0}, 1}, {1, [3]int64{2, 1, 1}, 1}} {
+		pool := NewPool(tt.maxIdle)
+		a, b := newTLSPortal(t), newTLSPortal(t, "[::1]:0")
+		ca := newClient(t, a.srv.URL, func(c *Config) { c.Pool = pool; c.TLS.RootCAs = a.roots() })
+		cb := newClient(t, b.srv.URL, func(c *Config) { c.Pool = pool; c.TLS.RootCAs = b.roots() })
+		for _, c := range []*Client{ca, cb, ca} {
+			probe(t, c)
+		}
+		if got := a.counts(); got != tt.want {
+			t.Errorf("a pool of %d idle connections: portal a got %d connections, %d full and %d resumed handshakes for 2 probes, want %v",
+				tt.maxIdle, got[0], got[1], got[2], tt.want)
+		}
+		if open := a.open(tt.wantOpen); open != tt.wantOpen {
+			t.Errorf("a pool of %d idle connections: portal a has %d connections open after the probes, want %d", tt.maxIdle, open, tt.wantOpen)
+		}
+	}
 }
