@@ -17,9 +17,11 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/internal/flight"
@@ -71,6 +73,11 @@ type Client struct {
 	ownCA bool
 	caKey string
 	calls flight.Group
+	// opening is held by a call to an https:// portal until it has its
+	// connection (see connect).
+	opening chan struct{}
+	// idle bounds the idle connections of the client's transport.
+	idle *idleConns
 	// retryAfter holds the calls back after a 429 or 503 with Retry-After.
 	retryAfter *RetryAfter
 	now        func() time.Time
@@ -134,16 +141,19 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Pool == nil {
 		return nil, errors.New("no connection pool")
 	}
+	t := cfg.Pool.transport(cfg.TLS)
 	return &Client{
 		base:       base,
+		idle:       t.idle,
 		key:        cfg.Key,
 		userAgent:  cfg.UserAgent,
 		ownCA:      cfg.TLS.RootCAs != nil,
 		caKey:      cmp.Or(cfg.CAKey, "tls.ca_file"),
 		retryAfter: cmp.Or(cfg.RetryAfter, new(RetryAfter)),
+		opening:    make(chan struct{}, 1),
 		now:        time.Now,
 		http: &http.Client{
-			Transport: cfg.Pool.transport(cfg.TLS),
+			Transport: t,
 			// Redirects are never followed, so the key is never sent to
 			// another address; a 3xx is reported as an error.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -225,6 +235,17 @@ func (c *Client) do(ctx context.Context, path, query string, limit int64, decode
 	if err != nil {
 		return fail(KindKey, 0, "no usable API key", err)
 	}
+	release, err := c.connect(ctx)
+	if err != nil {
+		return fail(KindTimeout, 0, transportDetail(err, c.ownCA, c.caKey), err)
+	}
+	defer release()
+	done := func() {} // the call is done with its connection
+	defer func() { done() }()
+	ctx = httptrace.WithClientTrace(ctx, &httptrace.ClientTrace{GotConn: func(info httptrace.GotConnInfo) {
+		release()
+		done = c.idle.use(info.Conn)
+	}})
 	u := *c.base
 	u.Path += path
 	u.RawQuery = query
@@ -238,7 +259,8 @@ func (c *Client) do(ctx context.Context, path, query string, limit int64, decode
 		req.Header.Set("User-Agent", c.userAgent)
 	}
 	resp, err := c.http.Do(req)
-	if err != nil && strings.Contains(err.Error(), "server response headers exceeded") {
+	release()
+	if err != nil && headersTooLarge.MatchString(err.Error()) {
 		// net/http gives this error no type of its own.
 		return fail(KindTooLarge, 0, fmt.Sprintf(
 			"the portal's answer headers are over %d KiB: this is not a DocSpace answer; check the portal URL and any proxy in front of the portal", MaxHeaderSize>>10), nil)
@@ -280,6 +302,33 @@ func (c *Client) do(ctx context.Context, path, query string, limit int64, decode
 	}
 	return decode(resp.StatusCode, resp.Header, body)
 }
+
+// connect waits until no other call of c to an https:// portal is opening
+// a connection, and returns the function that lets the next call go once
+// this one has its connection. Calls made at once, as a scrape's are, so
+// share one connection when the portal speaks HTTP/2, rather than each
+// opening its own, with a TLS handshake, of which all but one are closed
+// (net/http learns the protocol only from a connection); to a portal of
+// HTTP/1.1 the call waits no longer than the other's handshake.
+func (c *Client) connect(ctx context.Context) (release func(), err error) {
+	if c.base.Scheme != "https" {
+		return func() {}, nil
+	}
+	select {
+	case c.opening <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return sync.OnceFunc(func() { <-c.opening }), nil
+}
+
+// headersTooLarge matches the errors of an answer whose headers are over
+// MaxHeaderSize, which net/http gives no type of their own: HTTP/1.1's,
+// and HTTP/2's, which stops reading a header block past the limit as a
+// compression error (one header over it) or a protocol error (the block
+// goes on past it); a proxy that breaks HTTP/2 otherwise gets the same
+// advice.
+var headersTooLarge = regexp.MustCompile(`server response headers exceeded|response header list larger than advertised limit|connection error: (COMPRESSION|PROTOCOL)_ERROR`)
 
 // decodeAnswer checks a complete answer of DocSpace and returns the
 // envelope's response value; nil when it is absent or null.

@@ -50,6 +50,22 @@
 # phase fails a threshold. Every process started and the temporary directory
 # are removed on exit.
 #
+# The fake serves its portals over HTTPS unless LOAD_TLS=0: every real
+# portal is https://, so that is what a run measures by default. Each portal
+# has its own certificate, issued by a CA the fake makes at start, with a
+# key of LOAD_KEY_TYPE: ecdsa (P-256, the default: what Let's Encrypt's
+# certbot issues since 2.0) or rsa (2048 bits); TLS 1.2 and 1.3 with HTTP/2
+# and HTTP/1.1 offered, as DocSpace's nginx does. The exporter trusts the CA
+# through tls.ca_file (--docspace.tls.ca-file in the scrape phase), and the
+# probe phase prints the exporter's TLS connections, full and resumed
+# handshakes per probe, counted by the fake. The burst phase (its portal
+# is the load generator's own) and the soak phase stay on plain HTTP.
+#
+# LOAD_EXPORTER_REF builds the exporter from another commit (git archive),
+# e.g. LOAD_EXPORTER_REF=HEAD~1, to measure one change on its own; the fake
+# and the load generator are those of the work tree. GODEBUG=http2client=0
+# in LOAD_EXPORTER_ENV turns the exporter's HTTP/2 off.
+#
 # LOAD_EXPORTER_ENV holds NAME=VALUE words put in the exporter's environment
 # only (not the build's nor the load generator's), to try runtime settings.
 # It defaults to GOGC=50, as the container image and the systemd unit set
@@ -90,6 +106,12 @@ else
 	max_rss=${LOAD_MAX_RSS_MIB:-100} max_cpu=${LOAD_MAX_CPU:-0.25}
 fi
 read -r -a exporter_extra <<<"${LOAD_EXPORTER_ARGS:-}"
+tls=${LOAD_TLS:-1}
+key_type=${LOAD_KEY_TYPE:-ecdsa}
+if [[ $tls != [01] || ($key_type != ecdsa && $key_type != rsa) ]]; then
+	echo "LOAD_TLS must be 0 or 1 and LOAD_KEY_TYPE ecdsa or rsa; got '$tls', '$key_type'" >&2
+	exit 2
+fi
 portal_latency=20ms
 ulimit -n "$(ulimit -Hn)"
 
@@ -103,6 +125,7 @@ done
 
 tmp=$(mktemp -d)
 pids=()
+curl_tls=()
 
 cleanup() {
 	local pid
@@ -147,7 +170,7 @@ wait_http() {
 			echo "process $pid exited before $url answered" >&2
 			return 1
 		fi
-		if curl -s -o /dev/null --max-time 1 "$url"; then
+		if curl -s -o /dev/null --max-time 1 "${curl_tls[@]}" "$url"; then
 			return
 		fi
 		sleep 0.1
@@ -165,7 +188,14 @@ stop() {
 echo "== building into $tmp"
 # The exporter is built as `make build` builds it (what ships): stripped,
 # without cgo.
-CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tmp/docspace_exporter" .
+if [[ -n ${LOAD_EXPORTER_REF:-} ]]; then
+	mkdir "$tmp/src"
+	git archive "$LOAD_EXPORTER_REF" | tar -x -C "$tmp/src"
+	echo "== the exporter is built from $LOAD_EXPORTER_REF ($(git rev-parse --short "$LOAD_EXPORTER_REF"))"
+	(cd "$tmp/src" && CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tmp/docspace_exporter" .)
+else
+	CGO_ENABLED=0 go build -trimpath -ldflags='-s -w' -o "$tmp/docspace_exporter" .
+fi
 go build -o "$tmp/fakedocspace" ./cmd/fakedocspace
 go build -o "$tmp/loadtest" ./cmd/loadtest
 
@@ -177,16 +207,24 @@ key="sk-load-test-$RANDOM$RANDOM"
 
 fake_port=$(free_port)
 fake="http://127.0.0.1:$fake_port"
+fake_tls=() exporter_tls=() load_tls=()
+if ((tls)); then
+	fake="https://127.0.0.1:$fake_port"
+	fake_tls=(--tls.ca-cert-file="$tmp/ca.pem" --tls.key-type="$key_type")
+	curl_tls=(--cacert "$tmp/ca.pem")
+	exporter_tls=(--docspace.tls.ca-file="$tmp/ca.pem")
+	load_tls=(--ca-file="$tmp/ca.pem" --tls-counts="$fake/-/tls")
+fi
 "$tmp/fakedocspace" --listen-address="127.0.0.1:$fake_port" --key="$key" \
 	--portals="$portals" --portal-per-address --portals-file="$tmp/portals.txt" \
-	--latency="$portal_latency" 2>"$tmp/fake.log" &
+	--latency="$portal_latency" "${fake_tls[@]}" 2>"$tmp/fake.log" &
 fake_pid=$!
 pids+=("$fake_pid")
 if ! wait_http "$fake_pid" "$fake/"; then
 	tail -n 20 "$tmp/fake.log" >&2
 	exit 1
 fi
-echo "== fake DocSpace: $portals portals on 127.1.x.y:$fake_port, latency $portal_latency (pid $fake_pid)"
+echo "== fake DocSpace: $portals portals on ${fake%%://*}://127.1.x.y:$fake_port${fake_tls[*]:+ ($key_type keys)}, latency $portal_latency (pid $fake_pid)"
 
 {
 	echo "portals:"
@@ -195,6 +233,10 @@ echo "== fake DocSpace: $portals portals on 127.1.x.y:$fake_port, latency $porta
 		echo "    url: $url"
 		echo "    api_key_file: $tmp/key"
 		echo "    timezone: UTC"
+		if ((tls)); then
+			echo "    tls:"
+			echo "      ca_file: $tmp/ca.pem"
+		fi
 	done <"$tmp/portals.txt"
 } >"$tmp/portals.yml"
 first_portal=$(awk 'NR == 1 { print $2 }' "$tmp/portals.txt")
@@ -330,7 +372,7 @@ fi
 
 if [[ $phase == scrape || $phase == all ]]; then
 	run_phase scrape \
-		--docspace.url="$first_portal" --docspace.api-key-file="$tmp/key" --web.disable-exporter-metrics \
+		--docspace.url="$first_portal" --docspace.api-key-file="$tmp/key" --web.disable-exporter-metrics "${exporter_tls[@]}" \
 		-- \
 		--mode=scrape --concurrency=50 --duration=30s --max-requests=500000 \
 		--max-errors=0 --max-rss-mib=24
@@ -352,7 +394,7 @@ if [[ $phase == probe || $phase == all ]]; then
 		--config.file="$tmp/portals.yml" "${exporter_extra[@]}" \
 		-- \
 		--mode=probe --targets="$portals" --interval="$interval" --duration="${duration_s}s" --max-requests=500000 \
-		--portals-file="$tmp/portals.txt" --key-file="$tmp/key" \
+		--portals-file="$tmp/portals.txt" --key-file="$tmp/key" "${load_tls[@]}" \
 		--max-errors=0 --max-rss-mib="$max_rss" --max-cpu-core-ratio="$max_cpu" --max-p99-over=5ms
 fi
 

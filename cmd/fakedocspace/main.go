@@ -20,6 +20,11 @@
 // below it, the portal answers as DocSpace does (the web client's HTML
 // page outside /api/2.0/).
 //
+// --tls.ca-cert-file serves every portal over HTTPS, as real portals are,
+// each with a certificate of its own from a CA made at start (ECDSA P-256
+// or, with --tls.key-type=rsa, RSA 2048), and counts the TLS connections
+// and full and resumed handshakes on GET /-/tls.
+//
 // For soak tests, --hung, --server-error, --rate-limited and --reset make
 // that many of the extra portals fail, in this order from /portal-0001 on:
 // they never answer, answer HTTP 500, answer HTTP 429 with Retry-After
@@ -34,8 +39,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -60,9 +67,14 @@ func main() {
 		keyFile  = app.Flag("tls.key-file", "Private key for --tls.cert-file (PEM).").String()
 		perAddr  = app.Flag("portal-per-address", "Serve each of the --portals on its own loopback address, 127.1.x.y, at the port of --listen-address, instead of under a path.").Bool()
 		list     = app.Flag("portals-file", "Write the name and URL of each of the --portals to this file, one portal a line.").String()
+		caFile   = app.Flag("tls.ca-cert-file", "Serve HTTPS (TLS 1.2 and 1.3, HTTP/2 and HTTP/1.1) with certificates of a CA made at start, one for each address, and write the CA's certificate (PEM) to this file: give it to the exporter's --docspace.tls.ca-file. GET /-/tls counts the TLS connections, full and resumed handshakes; they are logged on exit too.").String()
+		keyType  = app.Flag("tls.key-type", "Key of the CA and the certificates of --tls.ca-cert-file: ecdsa (P-256, what Let's Encrypt issues by default) or rsa (2048 bits).").Default("ecdsa").Enum("ecdsa", "rsa")
 	)
 	faults.flags(app)
 	kingpin.MustParse(app.Parse(os.Args[1:]))
+	if *caFile != "" && *certFile != "" {
+		app.Fatalf("give --tls.ca-cert-file or --tls.cert-file, not both")
+	}
 	if faults.total() > *portals {
 		app.Fatalf("--hung, --server-error, --rate-limited and --reset add up to more than --portals")
 	}
@@ -93,7 +105,17 @@ func main() {
 	mux.Handle("/", newPortal())
 	_, port, _ := net.SplitHostPort(*listen)
 	scheme := "http"
-	if *certFile != "" {
+	var ca *fakeCA
+	if *caFile != "" {
+		if ca, err = newFakeCA(*keyType); err == nil {
+			err = ca.writeCert(*caFile)
+		}
+		if err != nil {
+			app.Fatalf("--tls.ca-cert-file: %v", err)
+		}
+		mux.HandleFunc("/-/tls", ca.writeCounts)
+	}
+	if *certFile != "" || ca != nil {
 		scheme = "https"
 	}
 	var (
@@ -177,7 +199,7 @@ func main() {
 
 	servers = append(servers, &http.Server{Addr: *listen, Handler: mux, ReadHeaderTimeout: 10 * time.Second})
 	logger.Info("serving fake DocSpace portals", "address", *listen, "portals", 1+*portals, "per_address", *perAddr,
-		"demo", *demo, "tls", *certFile != "")
+		"demo", *demo, "tls", scheme == "https", "key_type", *keyType)
 	// Every listener is opened before any is served, so that the portals
 	// are all reachable once the root answers.
 	listeners := make([]net.Listener, len(servers))
@@ -191,7 +213,10 @@ func main() {
 	for i, s := range servers {
 		go func() {
 			var err error
-			if *certFile != "" {
+			if ca != nil {
+				s.TLSConfig = ca.config() // one for each portal: its own session ticket keys
+				err = s.ServeTLS(listeners[i], "", "")
+			} else if *certFile != "" {
 				err = s.ServeTLS(listeners[i], *certFile, *keyFile)
 			} else {
 				err = s.Serve(listeners[i])
@@ -202,7 +227,17 @@ func main() {
 			}
 		}()
 	}
-	if err := <-failed; err != nil && !errors.Is(err, http.ErrServerClosed) {
+	stop := make(chan os.Signal, 1)
+	signal.Notify(stop, syscall.SIGTERM, os.Interrupt)
+	select {
+	case <-stop:
+		if ca != nil {
+			logger.Info("TLS connections of the portals: " + strings.ReplaceAll(strings.TrimSpace(ca.counts()), "\n", ", "))
+		}
+		return
+	case err = <-failed:
+	}
+	if err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("serving failed", "err", err)
 		os.Exit(1)
 	}

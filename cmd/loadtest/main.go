@@ -41,6 +41,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -98,6 +100,11 @@ type options struct {
 	// portalURLs, when set instead of portals, holds the URL of each
 	// portal by name (fakedocspace --portals-file).
 	portalURLs map[string]string
+	// roots, when set, are the CAs of the portals' certificates (--ca-file).
+	roots *x509.CertPool
+	// tlsCounts, when set, is the fake's count of TLS connections
+	// (fakedocspace's /-/tls), read before and after the run.
+	tlsCounts *url.URL
 }
 
 // portalURL returns the URL of the portal called name, for the direct
@@ -136,7 +143,8 @@ func run(args []string) int {
 		rssAfterSet, upSet     bool
 		portals, keyFile       string
 		fakePortal             string
-		portalsFile            string
+		portalsFile, caFile    string
+		tlsCountsURL           string
 		maxRSS, maxCPU         float64
 		maxRSSAfter, maxUp     float64
 		maxP99Over             time.Duration
@@ -154,6 +162,8 @@ func run(args []string) int {
 	app.Flag("portal-latency", "Latency of the fake portals, taken off p99 for --max-p99-over unless --portals is given.").Default("0s").DurationVar(&o.portalLatency)
 	app.Flag("portals", "Probe mode: root URL of the fake portals (loopback only); each probed portal is also called directly, and the p99 of those calls is taken off the probes' p99 for --max-p99-over.").StringVar(&portals)
 	app.Flag("portals-file", "Probe mode: like --portals, with each portal's URL read from this file of \"name URL\" lines (loopback only), as fakedocspace --portals-file writes it.").StringVar(&portalsFile)
+	app.Flag("ca-file", "PEM file of the CA of the fake portals' certificates, for their direct calls over HTTPS (fakedocspace --tls.ca-cert-file).").StringVar(&caFile)
+	app.Flag("tls-counts", "URL of fakedocspace's /-/tls (loopback only): the TLS connections and handshakes of the exporter during the run are counted, the direct calls' own taken off.").StringVar(&tlsCountsURL)
 	app.Flag("key-file", "File with the key the fake portals accept, for --portals, --portals-file and --fake-portal.").StringVar(&keyFile)
 	app.Flag("fake-portal", "Scrape mode: serve one fake DocSpace portal on this loopback address (host:port) during the run, answering after --portal-latency and accepting the key of --key-file, and count the calls the exporter makes to it (start the exporter with --docspace.url=http://host:port).").
 		StringVar(&fakePortal)
@@ -200,6 +210,21 @@ func run(args []string) int {
 			return 2
 		}
 		o.key = strings.TrimSpace(string(key))
+	}
+	if tlsCountsURL != "" {
+		if o.tlsCounts, err = loopbackURL(tlsCountsURL); err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: error: --tls-counts: %v\n", err)
+			return 2
+		}
+	}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadtest: error: --ca-file: %v\n", err)
+			return 2
+		}
+		o.roots = x509.NewCertPool()
+		o.roots.AppendCertsFromPEM(pem)
 	}
 	if o.duration == 0 {
 		o.duration = map[string]time.Duration{modeScrape: 30 * time.Second, modeProbe: 3 * time.Minute}[o.mode]
@@ -349,6 +374,48 @@ type result struct {
 	// upstream counts the calls that reached the fake portal by path,
 	// with --fake-portal.
 	upstream map[string]int
+	// tls counts the exporter's TLS connections to the portals, with
+	// --tls-counts.
+	tls *handshakes
+}
+
+// handshakes counts TLS connections: full handshakes, resumed ones, and
+// those that negotiated HTTP/2.
+type handshakes [3]atomic.Int64
+
+// count is a tls.Config's VerifyConnection that counts.
+func (h *handshakes) count(cs tls.ConnectionState) error {
+	if cs.DidResume {
+		h[1].Add(1)
+	} else {
+		h[0].Add(1)
+	}
+	if cs.NegotiatedProtocol == "h2" {
+		h[2].Add(1)
+	}
+	return nil
+}
+
+// readHandshakes reads fakedocspace's /-/tls.
+func readHandshakes(c *http.Client, u *url.URL) (*handshakes, error) {
+	h := &handshakes{}
+	resp, err := c.Get(u.String())
+	if err != nil {
+		return nil, fmt.Errorf("--tls-counts: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("--tls-counts: %w", err)
+	}
+	fields := map[string]*atomic.Int64{"full_handshakes": &h[0], "resumed_handshakes": &h[1], "http2_connections": &h[2]}
+	for line := range strings.SplitSeq(string(body), "\n") {
+		name, value, _ := strings.Cut(line, " ")
+		if n, err := strconv.ParseInt(value, 10, 64); err == nil && fields[name] != nil {
+			fields[name].Store(n)
+		}
+	}
+	return h, nil
 }
 
 func (r *result) errors() int64 { return r.errStatus + r.errTransport + r.errBody }
@@ -393,17 +460,32 @@ func measure(o options) (*result, error) {
 
 	res := &result{}
 	rec := &recorder{res: res}
+	var own handshakes // the direct calls'
 	httpClient := &http.Client{
 		Timeout: o.timeout,
 		Transport: &http.Transport{
 			MaxIdleConns:        2 * max(o.concurrency, 64),
 			MaxIdleConnsPerHost: 2 * max(o.concurrency, 64),
 			IdleConnTimeout:     90 * time.Second,
+			// The portals are called as the exporter calls them: over
+			// HTTP/2 where they offer it.
+			TLSClientConfig:   &tls.Config{RootCAs: o.roots, VerifyConnection: own.count},
+			ForceAttemptHTTP2: true,
 		},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	var sent atomic.Int64
 	take := func() bool { return sent.Add(1) <= o.maxRequests }
+	var fakeBefore *handshakes
+	if o.tlsCounts != nil {
+		if fakeBefore, err = readHandshakes(httpClient, o.tlsCounts); err != nil {
+			stopRSS()
+			return nil, err
+		}
+		for i := range own { // the reading's own connection is in fakeBefore
+			own[i].Store(0)
+		}
+	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), o.duration)
 	defer cancel()
@@ -424,6 +506,16 @@ func measure(o options) (*result, error) {
 		return nil, fmt.Errorf("%w (did the exporter exit during the run?)", err)
 	}
 	res.cpu = cpuAfter - cpuBefore
+	if o.tlsCounts != nil {
+		fakeAfter, err := readHandshakes(httpClient, o.tlsCounts)
+		if err != nil {
+			return nil, err
+		}
+		res.tls = &handshakes{}
+		for i := range fakeAfter {
+			res.tls[i].Store(fakeAfter[i].Load() - fakeBefore[i].Load() - own[i].Load())
+		}
+	}
 	end, err := readMemory(o.pid)
 	if err != nil {
 		return nil, err
@@ -712,6 +804,12 @@ func (r *result) print(w io.Writer, o options) {
 		fmt.Fprintf(w, "upstream    %.3f schedule calls per request (%d getbackupschedule, %d getbackupprogress, %d settings, %d getbackuphistory for %d requests)\n",
 			r.upstreamPerRequest(docspacetest.PathSchedule), r.upstream[docspacetest.PathSchedule],
 			r.upstream[docspacetest.PathProgress], r.upstream[docspacetest.PathSettings], r.upstream[docspacetest.PathHistory], r.requests)
+	}
+	if r.tls != nil {
+		full, resumed, h2 := r.tls[0].Load(), r.tls[1].Load(), r.tls[2].Load()
+		perRequest := func(n int64) float64 { return float64(n) / float64(max(r.requests, 1)) }
+		fmt.Fprintf(w, "tls         %.2f connections, %.2f full handshakes per request (%d connections: %d full, %d resumed handshakes; %d HTTP/2)\n",
+			perRequest(full+resumed), perRequest(full), full+resumed, full, resumed, h2)
 	}
 	fmt.Fprintf(w, "latency     %s\n", latencySummary(r.latencies))
 	if len(r.direct) > 0 {
