@@ -111,7 +111,15 @@ func TestBackupScheduleFailures(t *testing.T) {
 		{name: "malformed", override: docspacetest.Malformed(), kind: KindMalformed, status: 200, contains: []string{"invalid JSON"}},
 		{name: "truncated", override: docspacetest.Truncated(), kind: KindMalformed, status: 200, contains: []string{"truncated"}},
 		{name: "wrong types", override: docspacetest.WrongTypes(), kind: KindMalformed, status: 200, contains: []string{"is a JSON string"}},
-		{name: "status 1 envelope", override: docspacetest.StatusOneEnvelope(), kind: KindAPIError, status: 200},
+		{name: "status 1 envelope", override: docspacetest.StatusOneEnvelope(), kind: KindAPIError, status: 200, contains: []string{"envelope's status is 1, not 0"}},
+		// Spec-generated answers carry any status; the error names the one received.
+		{name: "status 7 envelope", override: docspacetest.StatusEnvelope(7), kind: KindAPIError, status: 200, contains: []string{"envelope's status is 7, not 0"}},
+		{name: "status -1 envelope", override: docspacetest.StatusEnvelope(-1), kind: KindAPIError, status: 200, contains: []string{"envelope's status is -1, not 0"}},
+		// The spec documents JSON bodies on 401 and 429: read like the empty ones, the message not quoted.
+		{name: "401 JSON body", override: docspacetest.UnauthorizedJSON(), kind: KindUnauthorized, status: 401,
+			contains: []string{"rejected the API key"}, absent: []string{"stack", "   at "}},
+		{name: "429 JSON body", override: docspacetest.RateLimitedJSON(), kind: KindRateLimited, status: 429,
+			contains: []string{"retry after 30s"}, absent: []string{"stack", "   at "}},
 		{name: "huge streamed", override: docspacetest.Huge(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"limit"}},
 		{name: "huge with length", override: docspacetest.HugeWithLength(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"8388608-byte body"}},
 		{name: "nested too deep", override: &docspacetest.Response{Status: 200, Header: http.Header{"Content-Type": {docspacetest.ContentTypeJSON}},

@@ -163,6 +163,34 @@ func NotFoundProblem() *Response {
 	}
 }
 
+// UnauthorizedJSON is a 401 with the error envelope the spec documents
+// (DocSpace itself sends an empty body, see Unauthorized).
+func UnauthorizedJSON() *Response {
+	return errorResponse(http.StatusUnauthorized, errorDetail{
+		Message: "Unauthorized",
+		Type:    "System.Security.Authentication.AuthenticationException",
+		Stack:   "   at ASC.Api.Core.Auth.ApiKeyBearerAuthHandler.HandleAuthenticateAsync()",
+		HResult: -2146233087,
+	})
+}
+
+// RateLimitedJSON is RateLimited with the error envelope the spec documents
+// for 429 instead of the rate limiter's empty body.
+func RateLimitedJSON() *Response {
+	resp := errorResponse(http.StatusTooManyRequests, errorDetail{
+		Message: "Too many requests",
+		Type:    "System.Exception",
+		Stack:   "   at RedisRateLimiting.AspNetCore.RateLimitMetadata.OnRejected()",
+		HResult: -2146233088,
+	})
+	for k, v := range RateLimited().Header {
+		if k != "Content-Length" {
+			resp.Header[k] = v
+		}
+	}
+	return resp
+}
+
 // RateLimited is the 429 of the rate limiter: an empty body with Retry-After
 // and X-RateLimit-* headers. X-RateLimit-Reset is a Unix timestamp 30 s ahead.
 func RateLimited() *Response {
@@ -261,8 +289,14 @@ func SettingsAnswer(settingsJSON string) *Response {
 
 // StatusOneEnvelope is a 200 answer whose envelope says status 1 (error)
 // although it carries a schedule.
-func StatusOneEnvelope() *Response {
-	return jsonResponse(http.StatusOK, []byte(`{"response":`+ScheduleWeekly+`,"count":1,"links":[{"href":"`+sampleHost+PathSchedule+`","action":"GET"}],"status":1,"statusCode":200}`))
+func StatusOneEnvelope() *Response { return StatusEnvelope(1) }
+
+// StatusEnvelope is a 200 answer carrying a schedule whose envelope has the
+// given status; DocSpace sends 0 on success and 1 on error, but the spec
+// bounds it nowhere, so a spec-generated answer may carry any number.
+func StatusEnvelope(status int) *Response {
+	return jsonResponse(http.StatusOK, fmt.Appendf(nil, `{"response":%s,"count":1,"links":[{"href":"%s%s","action":"GET"}],"status":%d,"statusCode":200}`,
+		ScheduleWeekly, sampleHost, PathSchedule, status))
 }
 
 // hugePrefix starts a plausible schedule envelope; the rest of a huge body is
