@@ -524,3 +524,32 @@ func selfSignedCA(t *testing.T) []byte {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
+
+// The spec lists X-RateLimit-* on every answer: on a 200, even one saying
+// nothing remains, they hold no call back; only a 429 or 503 with
+// Retry-After does.
+func TestRateLimitHeadersOn200(t *testing.T) {
+	p, srv := newFake(t)
+	p.SetSchedule(docspacetest.ScheduleS3)
+	p.SetRateLimitHeaders(true)
+	c, err := New(Config{URL: srv.URL, Key: StaticKey(testKey), Pool: NewPool(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if s, err := Get[testSchedule](context.Background(), c, schedulePath, ""); err != nil || s == nil {
+			t.Fatalf("call %d: %+v, %v", i, s, err)
+		}
+	}
+	if n := p.Requests(schedulePath); n != 2 {
+		t.Errorf("%d requests reached the portal, want 2", n)
+	}
+	resp, err := http.Get(srv.URL + schedulePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("X-RateLimit-Remaining") != "0" || resp.Header.Get("X-RateLimit-Reset") == "" {
+		t.Errorf("the fake sent no X-RateLimit-* headers: %v", resp.Header)
+	}
+}
