@@ -352,7 +352,7 @@ func decodeAnswer[T any](path string, status int, header http.Header, body []byt
 		return fail(KindMalformed, "the answer is JSON but not a DocSpace API answer (no status field): check the portal URL", nil)
 	}
 	if *env.Status != 0 {
-		return fail(KindAPIError, "DocSpace reported an error"+envelopeMessage(env.Error), nil)
+		return fail(KindAPIError, fmt.Sprintf("DocSpace reported an error: the envelope's status is %d, not 0%s", *env.Status, envelopeMessage(env.Error)), nil)
 	}
 	return env.Response, nil
 }

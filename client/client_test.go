@@ -111,7 +111,15 @@ func TestBackupScheduleFailures(t *testing.T) {
 		{name: "malformed", override: docspacetest.Malformed(), kind: KindMalformed, status: 200, contains: []string{"invalid JSON"}},
 		{name: "truncated", override: docspacetest.Truncated(), kind: KindMalformed, status: 200, contains: []string{"truncated"}},
 		{name: "wrong types", override: docspacetest.WrongTypes(), kind: KindMalformed, status: 200, contains: []string{"is a JSON string"}},
-		{name: "status 1 envelope", override: docspacetest.StatusOneEnvelope(), kind: KindAPIError, status: 200},
+		{name: "status 1 envelope", override: docspacetest.StatusOneEnvelope(), kind: KindAPIError, status: 200, contains: []string{"envelope's status is 1, not 0"}},
+		// Spec-generated answers carry any status; the error names the one received.
+		{name: "status 7 envelope", override: docspacetest.StatusEnvelope(7), kind: KindAPIError, status: 200, contains: []string{"envelope's status is 7, not 0"}},
+		{name: "status -1 envelope", override: docspacetest.StatusEnvelope(-1), kind: KindAPIError, status: 200, contains: []string{"envelope's status is -1, not 0"}},
+		// The spec documents JSON bodies on 401 and 429: read like the empty ones, the message not quoted.
+		{name: "401 JSON body", override: docspacetest.UnauthorizedJSON(), kind: KindUnauthorized, status: 401,
+			contains: []string{"rejected the API key"}, absent: []string{"stack", "   at "}},
+		{name: "429 JSON body", override: docspacetest.RateLimitedJSON(), kind: KindRateLimited, status: 429,
+			contains: []string{"retry after 30s"}, absent: []string{"stack", "   at "}},
 		{name: "huge streamed", override: docspacetest.Huge(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"limit"}},
 		{name: "huge with length", override: docspacetest.HugeWithLength(8 << 20), kind: KindTooLarge, status: 200, contains: []string{"8388608-byte body"}},
 		{name: "nested too deep", override: &docspacetest.Response{Status: 200, Header: http.Header{"Content-Type": {docspacetest.ContentTypeJSON}},
@@ -515,4 +523,33 @@ func selfSignedCA(t *testing.T) []byte {
 		t.Fatal(err)
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
+}
+
+// The spec lists X-RateLimit-* on every answer: on a 200, even one saying
+// nothing remains, they hold no call back; only a 429 or 503 with
+// Retry-After does.
+func TestRateLimitHeadersOn200(t *testing.T) {
+	p, srv := newFake(t)
+	p.SetSchedule(docspacetest.ScheduleS3)
+	p.SetRateLimitHeaders(true)
+	c, err := New(Config{URL: srv.URL, Key: StaticKey(testKey), Pool: NewPool(2)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if s, err := Get[testSchedule](context.Background(), c, schedulePath, ""); err != nil || s == nil {
+			t.Fatalf("call %d: %+v, %v", i, s, err)
+		}
+	}
+	if n := p.Requests(schedulePath); n != 2 {
+		t.Errorf("%d requests reached the portal, want 2", n)
+	}
+	resp, err := http.Get(srv.URL + schedulePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("X-RateLimit-Remaining") != "0" || resp.Header.Get("X-RateLimit-Reset") == "" {
+		t.Errorf("the fake sent no X-RateLimit-* headers: %v", resp.Header)
+	}
 }

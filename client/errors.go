@@ -25,7 +25,7 @@ const (
 	KindTooLarge                        // the body is over MaxBodySize, or the headers MaxHeaderSize
 	KindNotJSON                         // the body is not JSON (usually an HTML page)
 	KindMalformed                       // the body is JSON but not a valid DocSpace API answer
-	KindAPIError                        // a DocSpace envelope that reports an error (status 1)
+	KindAPIError                        // a DocSpace envelope that reports an error (a status other than 0)
 )
 
 var kindNames = map[Kind]string{

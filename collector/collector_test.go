@@ -45,6 +45,7 @@ var stableMetrics = []string{
 	"docspace_collector_success", "docspace_backup_history_interval_seconds", "docspace_backup_history_backups",
 	"docspace_backup_history_latest_timestamp_seconds", "docspace_backup_history_oldest_timestamp_seconds",
 	"docspace_backup_history_refresh_timestamp_seconds",
+	"docspace_portal_info", "docspace_portal_tenant_status",
 }
 
 // testNow is the clock of every golden scrape: Wednesday 2026-07-01 12:00 UTC.
@@ -165,6 +166,15 @@ func TestGolden(t *testing.T) {
 		{name: "settings_fixed_offset", setup: func(f *fixture) {
 			f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(`{"timezone":"Mars/Olympus_Mons","utcOffset":"05:30:00"}`))
 		}, logWants: "utc_offset=+05:30"},
+		// A spec-valid answer: no timezone, a utcOffset that is no TimeSpan; utcHoursOffset gives the offset.
+		{name: "settings_hours_offset", setup: func(f *fixture) {
+			f.fake.SetOverride(docspacetest.PathSettings, docspacetest.SettingsAnswer(`{"timezone":null,"utcOffset":"-8.5","utcHoursOffset":-8.5,"version":"3.5.0.1","standalone":false,"tenantStatus":0}`))
+		}, logWants: "utc_offset=-08:30"},
+		// While DocSpace restores a portal, the backup calls get 403 and the settings tell why.
+		{name: "portal_restoring", setup: func(f *fixture) { f.fake.SetTenantStatus(docspacetest.TenantRestoring) }, logWants: "HTTP 403"},
+		{name: "schedule_unlimited", setup: func(f *fixture) { f.fake.SetSchedule(docspacetest.ScheduleUnlimited) }},
+		{name: "schedule_out_of_range", setup: func(f *fixture) { f.fake.SetSchedule(docspacetest.ScheduleOutOfRange) },
+			logWants: `out_of_range="hour 1700000000 (want 0-23), day -3 (want 1-7 for a weekly schedule, 1 = Sunday)"`},
 		{name: "timezone_berlin", setup: func(f *fixture) { f.fake.SetTimezone("Europe/Berlin") }},
 		{name: "timezone_windows", setup: func(f *fixture) { f.fake.SetTimezone("W. Europe Standard Time") }},
 		{name: "never_run_kolkata", setup: func(f *fixture) {

@@ -29,12 +29,20 @@ type failureGroup struct {
 
 // groupFailures groups failures by their kind, in order: calls that fail
 // for one reason (a rejected key: 401 on the schedule, a settings answer
-// without a time zone) are one failure, logged once with one advice.
+// without a time zone) are one failure, logged once with one advice. The
+// settings are blamed on the key only when a backup call with it got 401.
 func groupFailures(failures []failure) []*failureGroup {
+	rejected := slices.ContainsFunc(failures, func(f failure) bool {
+		kind, _ := errorKind(f.err)
+		return kind == client.KindUnauthorized
+	})
 	var groups []*failureGroup
 next:
 	for _, f := range failures {
 		kind, code := errorKind(f.err)
+		if rejected && errors.Is(f.err, errNoTimeZone) {
+			kind = client.KindUnauthorized
+		}
 		for _, g := range groups {
 			if g.kind == kind {
 				g.calls = append(g.calls, f.call)

@@ -54,12 +54,13 @@ func NewMemory() *Memory {
 type subject string
 
 const (
-	subjectCalls       subject = "calls"        // the scrape's calls
-	subjectZoneRead    subject = "zone read"    // the read of the time zone, while one is known
-	subjectFixedZone   subject = "fixed zone"   // a time zone replaced by its UTC offset
-	subjectNextSlot    subject = "next slot"    // the computation of the next scheduled backup
-	subjectFailedTask  subject = "failed task"  // the latest task's error
-	subjectTaskWarning subject = "task warning" // the latest task's warning
+	subjectCalls         subject = "calls"          // the scrape's calls
+	subjectZoneRead      subject = "zone read"      // the read of the time zone, while one is known
+	subjectFixedZone     subject = "fixed zone"     // a time zone replaced by its UTC offset
+	subjectNextSlot      subject = "next slot"      // the computation of the next scheduled backup
+	subjectScheduleRange subject = "schedule range" // cronParams out of the range DocSpace stores
+	subjectFailedTask    subject = "failed task"    // the latest task's error
+	subjectTaskWarning   subject = "task warning"   // the latest task's warning
 )
 
 // remindEvery is how often a subject that stays failed, with reminders, is

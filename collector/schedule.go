@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/docspace-exporter/docspace_exporter/client"
@@ -61,6 +62,22 @@ var periodLabels = map[schedule.Period]string{
 	schedule.Monthly: "monthly",
 }
 
+// dayRange is the range of cronParams.day DocSpace stores for the period
+// (see internal/schedule: its cron parser refuses other values): 0 for
+// daily, as it reads a daily schedule back; any 0-31 for an unknown period.
+func dayRange(p *schedule.Period) (lo, hi int, kind string) {
+	switch {
+	case p == nil:
+	case *p == schedule.Daily:
+		return 0, 0, "a daily schedule"
+	case *p == schedule.Weekly:
+		return 1, 7, "a weekly schedule, 1 = Sunday"
+	case *p == schedule.Monthly:
+		return 1, 31, "a monthly schedule"
+	}
+	return 0, 31, "any schedule"
+}
+
 // label names *k as m does; "unknown" when it is nil or not in m.
 func label[K comparable](m map[K]string, k *K) string {
 	if k != nil {
@@ -117,18 +134,30 @@ func collectSchedule(s *scrape, a answer) {
 	if b.Dump != nil {
 		s.send(dumpDesc, boolValue(*b.Dump))
 	}
-	var period *schedule.Period
+	var (
+		period     *schedule.Period
+		outOfRange []string // the cronParams DocSpace cannot store: left out
+	)
 	if cp := b.CronParams; cp != nil {
 		period = cp.Period
 		if cp.Period != nil {
 			s.send(periodDesc, float64(*cp.Period))
 		}
-		if cp.Hour != nil {
-			s.send(hourDesc, float64(*cp.Hour))
+		if h := cp.Hour; h != nil && (*h < 0 || *h > 23) {
+			outOfRange = append(outOfRange, fmt.Sprintf("hour %d (want 0-23)", *h))
+		} else if h != nil {
+			s.send(hourDesc, float64(*h))
 		}
-		if cp.Day != nil {
+		if lo, hi, kind := dayRange(period); cp.Day != nil && (*cp.Day < lo || *cp.Day > hi) {
+			outOfRange = append(outOfRange, fmt.Sprintf("day %d (want %d-%d for %s)", *cp.Day, lo, hi, kind))
+		} else if cp.Day != nil {
 			s.send(dayDesc, float64(*cp.Day))
 		}
+	}
+	m := s.portal.memory
+	bad := strings.Join(outOfRange, ", ")
+	if n, _ := m.observe(subjectScheduleRange, bad, false); n == failing {
+		s.log().Warn("the backup schedule has values DocSpace cannot store; they are not exported and the next scheduled backup is not computed", "out_of_range", bad)
 	}
 	s.send(infoDesc, 1, label(periodLabels, period), label(storageTypeLabels, b.StorageType))
 	if !b.lastBackup.IsZero() {
@@ -137,11 +166,10 @@ func collectSchedule(s *scrape, a answer) {
 	}
 	// The next slot is the scheduler's: it needs the portal's time zone.
 	loc := s.location()
-	if loc == nil || b.CronParams == nil || period == nil || b.CronParams.Hour == nil || b.CronParams.Day == nil {
+	if loc == nil || b.CronParams == nil || period == nil || b.CronParams.Hour == nil || b.CronParams.Day == nil || bad != "" {
 		return
 	}
 	cron := schedule.Cron{Period: *period, Hour: *b.CronParams.Hour, Day: *b.CronParams.Day}
-	m := s.portal.memory
 	next, interval, err := schedule.Next(cron, b.lastBackup, m.now(), loc)
 	if n, _ := m.observe(subjectNextSlot, errorText(err), false); n == failing {
 		s.log().Warn("cannot compute the next scheduled backup", "err", err)

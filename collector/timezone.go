@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -29,8 +31,32 @@ var settingsEndpoint = &endpoint{
 	off: func(p *Portal) (string, []any) {
 		return "settings not called: the time zone is given in the portal's settings", []any{"timezone", p.location.String()}
 	},
-	fetch: func(s *scrape) answer { return s.portal.memory.zone.get(s) },
-	cure:  func(s *scrape, a answer) string { return s.portal.memory.zone.cure(a) },
+	fetch:   func(s *scrape) answer { return s.portal.memory.zone.get(s) },
+	collect: collectPortal,
+	cure:    func(s *scrape, a answer) string { return s.portal.memory.zone.cure(a) },
+}
+
+var (
+	portalInfoDesc = desc("portal_info",
+		"The DocSpace server's version and whether it is self-hosted (standalone) as labels, from the portal settings read with the time zone (hourly); always 1.", "version", "standalone")
+	tenantStatusDesc = desc("portal_tenant_status",
+		"The portal's state (tenantStatus) from its settings read with the time zone (hourly): 0 active, 1 suspended, 2 remove pending, 3 transferring, 4 restoring, 5 migrating, 6 encrypting. "+
+			"While transferring, restoring or encrypting DocSpace answers the backup calls with HTTP 403.")
+)
+
+// collectPortal sends what the last settings read told of the portal.
+func collectPortal(s *scrape, _ answer) {
+	zm := &s.portal.memory.zone
+	zm.mu.Lock()
+	info, ok := zm.info, zm.hasInfo
+	zm.mu.Unlock()
+	if !ok {
+		return
+	}
+	s.send(portalInfoDesc, 1, info.version, info.standalone)
+	if info.hasStatus {
+		s.send(tenantStatusDesc, float64(info.status))
+	}
 }
 
 // location is the portal's time zone for this scrape, configured or read
@@ -46,10 +72,43 @@ func (s *scrape) location() *time.Location {
 // maxUTCOffset is the largest offset from UTC of any time zone.
 const maxUTCOffset = 14 * time.Hour
 
-// portalSettings is the part of DocSpace's settings the exporter uses.
+// portalSettings is the part of DocSpace's settings the exporter uses. The
+// time zone fields come only to a caller whose key DocSpace accepts; the
+// others to anyone.
 type portalSettings struct {
 	Timezone  *string `json:"timezone"`
 	UTCOffset *string `json:"utcOffset"`
+	// UTCHoursOffset is UTCOffset in hours (-8.5), which DocSpace adds so
+	// that clients need not parse UTCOffset.
+	UTCHoursOffset *float64 `json:"utcHoursOffset"`
+	Version        *string  `json:"version"`
+	Standalone     *bool    `json:"standalone"`
+	TenantStatus   *int     `json:"tenantStatus"`
+}
+
+// portalInfo is what the settings tell of the portal besides its time zone.
+type portalInfo struct {
+	version, standalone string // label values; "unknown" when absent
+	status              int    // tenantStatus, if hasStatus
+	hasStatus           bool
+}
+
+// info reads the portalInfo of the settings.
+func (dto *portalSettings) info() portalInfo {
+	i := portalInfo{version: "unknown", standalone: "unknown"}
+	if dto.Version != nil && strings.TrimSpace(*dto.Version) != "" {
+		i.version = sanitize(strings.TrimSpace(*dto.Version))
+		if r := []rune(i.version); len(r) > 64 {
+			i.version = string(r[:64]) + "…"
+		}
+	}
+	if dto.Standalone != nil {
+		i.standalone = strconv.FormatBool(*dto.Standalone)
+	}
+	if dto.TenantStatus != nil {
+		i.status, i.hasStatus = *dto.TenantStatus, true
+	}
+	return i
 }
 
 // timeZone is the portal's time zone as its settings tell it.
@@ -59,7 +118,16 @@ type timeZone struct {
 	id        string
 	offset    time.Duration // from UTC when the settings were read, if hasOffset
 	hasOffset bool
+	// info is the rest of the settings, if hasInfo: also of an answer
+	// without a time zone.
+	info    portalInfo
+	hasInfo bool
 }
+
+// errNoTimeZone is the cause of a settings answer without a usable time
+// zone: DocSpace leaves it out for a key it rejects, so the scrape blames
+// the key when a backup call with it gets HTTP 401 (see groupFailures).
+var errNoTimeZone = errors.New("the settings carry no time zone and no UTC offset")
 
 // fetchTimezone reads the portal's time zone, which the settings carry only
 // when DocSpace accepts the key.
@@ -69,16 +137,24 @@ func fetchTimezone(s *scrape) (timeZone, error) {
 		return timeZone{}, err
 	}
 	var tz timeZone
-	if dto != nil && dto.Timezone != nil {
+	if dto == nil {
+		dto = &portalSettings{}
+	} else {
+		tz.info, tz.hasInfo = dto.info(), true
+	}
+	if dto.Timezone != nil {
 		tz.id = strings.TrimSpace(*dto.Timezone)
 	}
-	if dto != nil && dto.UTCOffset != nil {
+	if dto.UTCOffset != nil {
 		tz.offset, tz.hasOffset = parseTimeSpan(*dto.UTCOffset)
 	}
+	if h := dto.UTCHoursOffset; !tz.hasOffset && h != nil && math.Abs(*h) <= maxUTCOffset.Hours() {
+		// A utcOffset that is not a TimeSpan ("-8.5"): its hours, to the minute.
+		tz.offset, tz.hasOffset = time.Duration(math.Round(*h*60))*time.Minute, true
+	}
 	if tz.id == "" && !tz.hasOffset {
-		return timeZone{}, &client.Error{Kind: client.KindUnauthorized, Endpoint: settingsPath, StatusCode: 200,
-			Detail: "the settings carry no time zone, which DocSpace sends only when it accepts the API key: " +
-				"check that the key is valid (the backup calls then fail with HTTP 401), or give the portal's time zone"}
+		return tz, &client.Error{Kind: client.KindMalformed, Endpoint: settingsPath, StatusCode: 200,
+			Detail: "the settings answer has no time zone: DocSpace sends it only when it accepts the API key", Err: errNoTimeZone}
 	}
 	return tz, nil
 }
@@ -113,6 +189,9 @@ type zoneMemory struct {
 	location *time.Location
 	next     time.Time // when to read the settings again
 	lastErr  error
+	// info is what the last settings answer told of the portal, if hasInfo.
+	info    portalInfo
+	hasInfo bool
 }
 
 // cure makes the next scrape read the settings when a is the remembered
@@ -120,7 +199,7 @@ type zoneMemory struct {
 func (zm *zoneMemory) cure(a answer) string {
 	zm.mu.Lock()
 	defer zm.mu.Unlock()
-	if a.note == "" || zm.location != nil || !curable(zm.lastErr) {
+	if a.note == "" || zm.location != nil || !curable(zm.lastErr) && !errors.Is(zm.lastErr, errNoTimeZone) {
 		return ""
 	}
 	zm.next, zm.lastErr = time.Time{}, nil
@@ -151,7 +230,8 @@ func (zm *zoneMemory) get(s *scrape) answer {
 		fixed bool
 	)
 	res := timed(func() (loc *time.Location, err error) {
-		if tz, err = fetchTimezone(s); err != nil {
+		tz, err = fetchTimezone(s)
+		if err != nil {
 			return nil, err
 		}
 		loc, fixed, err = resolveZone(tz)
@@ -159,6 +239,9 @@ func (zm *zoneMemory) get(s *scrape) answer {
 	})
 	zm.mu.Lock()
 	defer zm.mu.Unlock()
+	if tz.hasInfo {
+		zm.info, zm.hasInfo = tz.info, true
+	}
 	why := "" // the read's cause of failure, for the log
 	if res.err != nil {
 		why = cause(groupFailures([]failure{{call: "settings", err: res.err}}))

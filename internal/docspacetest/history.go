@@ -2,6 +2,7 @@ package docspacetest
 
 import (
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -103,4 +104,20 @@ func (p *Portal) serveHistory(w http.ResponseWriter, r *http.Request, dump bool)
 		Links:      selfLinks(r),
 		StatusCode: http.StatusOK,
 	})
+}
+
+// HistoryWithoutFileNames is a getbackuphistory answer listing backups in
+// the given order with fileName null, as the spec allows (an override for
+// PathHistory): no field of the exporter may depend on the name or on the
+// order.
+func HistoryWithoutFileNames(backups ...Backup) *Response {
+	records := make([]map[string]any, len(backups))
+	for i, b := range backups {
+		records[i] = map[string]any{"id": b.ID, "fileName": nil, "storageType": b.StorageType, "createdOn": b.CreatedOn, "expiresOn": b.ExpiresOn}
+	}
+	body, err := json.Marshal(envelope{Response: records, Count: len(records), Links: []link{{Href: sampleHost + PathHistory, Action: http.MethodGet}}, StatusCode: http.StatusOK})
+	if err != nil {
+		panic(err) // strings and ints only: cannot happen
+	}
+	return jsonResponse(http.StatusOK, body)
 }

@@ -56,6 +56,9 @@ type Portal struct {
 	dumpHistory    []Backup
 	timezone       string
 	location       *time.Location
+	version        string
+	tenantStatus   int
+	rateLimitOn200 bool
 	latency        time.Duration
 	hang           bool
 	release        chan struct{} // closed when hanging is switched off
@@ -79,6 +82,7 @@ func NewPortal(key string) *Portal {
 		closed:      make(chan struct{}),
 		timezone:    "UTC",
 		location:    time.UTC,
+		version:     DefaultVersion,
 		overrides:   make(map[string]*Response),
 		requests:    make(map[string]int),
 		pathLatency: make(map[string]time.Duration),
@@ -156,6 +160,47 @@ func (p *Portal) SetTimezone(tz string) {
 	defer p.mu.Unlock()
 	p.timezone = tz
 	p.location = loc
+}
+
+// DefaultVersion is the DocSpace server version the settings of a new
+// portal give.
+const DefaultVersion = "3.7.2.1713"
+
+// SetVersion sets the DocSpace server version the settings give ("" for
+// none, as a server without version:number in its configuration sends).
+func (p *Portal) SetVersion(v string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.version = v
+}
+
+// Tenant statuses (TenantStatus in DocSpace's ASC.Core.Tenants).
+const (
+	TenantActive = iota
+	TenantSuspended
+	TenantRemovePending
+	TenantTransfering
+	TenantRestoring
+	TenantMigrating
+	TenantEncryption
+)
+
+// SetTenantStatus sets the portal's state, which the settings give to any
+// caller. As DocSpace's TenantStatusFilter does, a portal being
+// transferred, restored or encrypted answers every other call with a 403
+// ProblemDetails, and a suspended or removed one with a 404.
+func (p *Portal) SetTenantStatus(status int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.tenantStatus = status
+}
+
+// SetRateLimitHeaders makes every API answer, 200 included, carry the
+// X-RateLimit-* headers the spec documents for all of them.
+func (p *Portal) SetRateLimitHeaders(on bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.rateLimitOn200 = on
 }
 
 // SetLatency sets a delay applied before every answer. The wait ends early
@@ -287,6 +332,25 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case PathSchedule, PathProgress, PathSettings, PathHistory, PathCancel:
 	default:
 		NotFoundProblem().ServeHTTP(w, r)
+		return
+	}
+	p.mu.Lock()
+	status, rateLimitOn200 := p.tenantStatus, p.rateLimitOn200
+	p.mu.Unlock()
+	if rateLimitOn200 {
+		for k, v := range RateLimited().Header {
+			if strings.HasPrefix(k, "X-Ratelimit-") {
+				w.Header()[k] = v
+			}
+		}
+	}
+	switch {
+	case path == PathSettings && status != TenantRemovePending: // [AllowSuspended], and passed through while busy
+	case status == TenantSuspended || status == TenantRemovePending:
+		NotFoundProblem().ServeHTTP(w, r)
+		return
+	case status == TenantTransfering || status == TenantRestoring || status == TenantEncryption:
+		ForbiddenProblem().ServeHTTP(w, r)
 		return
 	}
 	if path == PathCancel && r.Method == http.MethodPost && p.authenticate(r) {
@@ -444,18 +508,16 @@ func (p *Portal) serveObject(w http.ResponseWriter, r *http.Request, raw string)
 // present for authenticated callers.
 func (p *Portal) serveSettings(w http.ResponseWriter, r *http.Request, authenticated bool) {
 	p.mu.Lock()
-	tz, loc, saas := p.timezone, p.location, p.saas
+	tz, loc, saas, version, status := p.timezone, p.location, p.saas, p.version, p.tenantStatus
 	p.mu.Unlock()
 
-	s := settings{Culture: "en-US", TrustedDomainsType: 1}
+	s := settings{Culture: "en-US", TrustedDomainsType: 1, Standalone: !saas, Version: version, TenantStatus: status}
 	if authenticated {
 		_, offset := time.Now().In(loc).Zone()
 		hours := float64(offset) / 3600
-		standalone := !saas
 		s.Timezone = tz
 		s.UTCOffset = timeSpan(offset)
 		s.UTCHoursOffset = &hours
-		s.Standalone = &standalone
 	}
 	writeJSON(w, http.StatusOK, envelope{
 		Response:   s,
@@ -472,7 +534,9 @@ type settings struct {
 	UTCHoursOffset     *float64 `json:"utcHoursOffset,omitempty"`
 	TrustedDomainsType int      `json:"trustedDomainsType"`
 	Culture            string   `json:"culture"`
-	Standalone         *bool    `json:"standalone,omitempty"`
+	Standalone         bool     `json:"standalone"`
+	Version            string   `json:"version"`
+	TenantStatus       int      `json:"tenantStatus"`
 }
 
 // timeSpan formats an offset in seconds like .NET's TimeSpan: "02:00:00",

@@ -154,6 +154,16 @@ func PaymentRequired() *Response {
 	}
 }
 
+// ForbiddenProblem is the 403 ProblemDetails of DocSpace's
+// TenantStatusFilter for a portal being transferred, restored or encrypted.
+func ForbiddenProblem() *Response {
+	return &Response{
+		Status: http.StatusForbidden,
+		Header: http.Header{"Content-Type": {ContentTypeProblem}},
+		Body:   []byte(`{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.4","title":"Forbidden","status":403,"traceId":"` + traceID + `"}`),
+	}
+}
+
 // NotFoundProblem is the 404 ProblemDetails for an unknown API path or host.
 func NotFoundProblem() *Response {
 	return &Response{
@@ -161,6 +171,34 @@ func NotFoundProblem() *Response {
 		Header: http.Header{"Content-Type": {ContentTypeProblem}},
 		Body:   []byte(`{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.5","title":"Not Found","status":404,"traceId":"` + traceID + `"}`),
 	}
+}
+
+// UnauthorizedJSON is a 401 with the error envelope the spec documents
+// (DocSpace itself sends an empty body, see Unauthorized).
+func UnauthorizedJSON() *Response {
+	return errorResponse(http.StatusUnauthorized, errorDetail{
+		Message: "Unauthorized",
+		Type:    "System.Security.Authentication.AuthenticationException",
+		Stack:   "   at ASC.Api.Core.Auth.ApiKeyBearerAuthHandler.HandleAuthenticateAsync()",
+		HResult: -2146233087,
+	})
+}
+
+// RateLimitedJSON is RateLimited with the error envelope the spec documents
+// for 429 instead of the rate limiter's empty body.
+func RateLimitedJSON() *Response {
+	resp := errorResponse(http.StatusTooManyRequests, errorDetail{
+		Message: "Too many requests",
+		Type:    "System.Exception",
+		Stack:   "   at RedisRateLimiting.AspNetCore.RateLimitMetadata.OnRejected()",
+		HResult: -2146233088,
+	})
+	for k, v := range RateLimited().Header {
+		if k != "Content-Length" {
+			resp.Header[k] = v
+		}
+	}
+	return resp
 }
 
 // RateLimited is the 429 of the rate limiter: an empty body with Retry-After
@@ -261,8 +299,14 @@ func SettingsAnswer(settingsJSON string) *Response {
 
 // StatusOneEnvelope is a 200 answer whose envelope says status 1 (error)
 // although it carries a schedule.
-func StatusOneEnvelope() *Response {
-	return jsonResponse(http.StatusOK, []byte(`{"response":`+ScheduleWeekly+`,"count":1,"links":[{"href":"`+sampleHost+PathSchedule+`","action":"GET"}],"status":1,"statusCode":200}`))
+func StatusOneEnvelope() *Response { return StatusEnvelope(1) }
+
+// StatusEnvelope is a 200 answer carrying a schedule whose envelope has the
+// given status; DocSpace sends 0 on success and 1 on error, but the spec
+// bounds it nowhere, so a spec-generated answer may carry any number.
+func StatusEnvelope(status int) *Response {
+	return jsonResponse(http.StatusOK, fmt.Appendf(nil, `{"response":%s,"count":1,"links":[{"href":"%s%s","action":"GET"}],"status":%d,"statusCode":200}`,
+		ScheduleWeekly, sampleHost, PathSchedule, status))
 }
 
 // hugePrefix starts a plausible schedule envelope; the rest of a huge body is

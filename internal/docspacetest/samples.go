@@ -30,6 +30,15 @@ const (
 	// lastBackupTime: fractional seconds and a Z.
 	SchedulePostgres = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":1,"hour":2,"day":2},"backupsStored":7,"lastBackupTime":"2026-06-29T02:07:31.123456Z","dump":false}`
 
+	// ScheduleUnlimited is ScheduleWeekly as the spec allows it: backupsStored
+	// null ("null, not 0, when unlimited") and lastBackupTime with an
+	// offset, the spec's example (02:30 UTC).
+	ScheduleUnlimited = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":1,"hour":2,"day":2},"backupsStored":null,"lastBackupTime":"2008-04-10T06:30:00+04:00","dump":false}`
+
+	// ScheduleOutOfRange is a spec-valid schedule whose cronParams DocSpace
+	// could never store: the schema bounds neither hour nor day.
+	ScheduleOutOfRange = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":1,"hour":1700000000,"day":-3},"backupsStored":7,"lastBackupTime":"2026-06-29T02:07:31","dump":false}`
+
 	// ScheduleOldServer is ScheduleWeekly from a very old server: no dump
 	// key and no backupsStored.
 	ScheduleOldServer = `{"storageType":0,"storageParams":{"folderId":"1234"},"cronParams":{"period":1,"hour":2,"day":2},"lastBackupTime":"2026-06-29T02:07:31"}`

@@ -14,6 +14,16 @@ local p = import './panels.libsonnet';
     local scheduleMap = p.valueMap({ '0': ['missing', 'orange'], '1': ['configured', 'green'] }),
     // docspace_backup_task_failed * 2 + docspace_backup_task_running
     local taskMap = p.valueMap({ '0': ['finished', 'green'], '1': ['running', 'blue'], '2': ['failed', 'red'], '3': ['failed', 'red'] }),
+    // docspace_portal_tenant_status: DocSpace's TenantStatus.
+    local tenantStatusMap = p.valueMap({
+      '0': ['active', 'green'],
+      '1': ['suspended', 'orange'],
+      '2': ['remove pending', 'red'],
+      '3': ['transferring', 'blue'],
+      '4': ['restoring', 'blue'],
+      '5': ['migrating', 'blue'],
+      '6': ['encrypting', 'blue'],
+    }),
     local statusMappings = [
       p.valueMap({
         '0': ['no answer', 'red'],
@@ -272,6 +282,48 @@ local p = import './panels.libsonnet';
         [p.target('docspace_collector_success{%s}' % s, legend='{{instance}} {{collector}}')],
         { h: 8, w: 8, x: 16, y: 47 },
         [p.valueMap({ '0': ['failed', 'red'], '1': ['ok', 'green'] })],
+      ),
+      p.table(
+        'Portal versions',
+        'The DocSpace server version of every selected portal, whether it is self-hosted, and its state, from its settings (read with the time zone, hourly; only for a portal whose time zone is not configured). While a portal is transferring, restoring or encrypting, DocSpace answers the backup calls with HTTP 403: the portal is busy, not misconfigured.',
+        [
+          p.target('max by (job, instance, version, standalone) (docspace_portal_info{%s})' % s, refId='A', instant=true, format='table'),
+          p.target('max by (job, instance) (docspace_portal_tenant_status{%s})' % s, refId='B', instant=true, format='table'),
+        ],
+        { h: 8, w: 12, x: 0, y: 55 },
+        transformations=[
+          { id: 'merge', options: {} },
+          {
+            id: 'organize',
+            options: {
+              excludeByName: { Time: true, job: true, 'Value #A': true },
+              indexByName: { instance: 0, version: 1, standalone: 2, 'Value #B': 3 },
+              renameByName: { instance: 'Portal', version: 'Version', standalone: 'Self-hosted', 'Value #B': 'State' },
+            },
+          },
+        ],
+        overrides=[
+          p.override('State', { mappings: [tenantStatusMap], 'custom.cellOptions': { type: 'color-text' } }),
+        ],
+        sortBy=[{ displayName: 'Version', desc: false }],
+      ),
+      p.table(
+        'Versions in the fleet',
+        'How many of the selected portals run each DocSpace server version (docspace_portal_info).',
+        [p.target('count by (version, standalone) (docspace_portal_info{%s})' % s, refId='A', instant=true, format='table')],
+        { h: 8, w: 12, x: 12, y: 55 },
+        transformations=[
+          {
+            id: 'organize',
+            options: {
+              excludeByName: { Time: true },
+              indexByName: { version: 0, standalone: 1, Value: 2 },
+              renameByName: { version: 'Version', standalone: 'Self-hosted', Value: 'Portals' },
+            },
+          },
+        ],
+        overrides=[],
+        sortBy=[{ displayName: 'Portals', desc: true }],
       ),
     ],
 
