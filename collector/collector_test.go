@@ -44,7 +44,9 @@ var stableMetrics = []string{
 	"docspace_backup_task_status", "docspace_backup_task_warning",
 	"docspace_collector_success", "docspace_backup_history_interval_seconds", "docspace_backup_history_backups",
 	"docspace_backup_history_latest_timestamp_seconds", "docspace_backup_history_oldest_timestamp_seconds",
-	"docspace_backup_history_refresh_timestamp_seconds",
+	"docspace_backup_history_refresh_timestamp_seconds", "docspace_backup_history_never_expiring_backups",
+	"docspace_backup_history_earliest_expiry_timestamp_seconds", "docspace_backup_history_latest_expiry_timestamp_seconds",
+	"docspace_backup_history_storage_backups",
 	"docspace_portal_info", "docspace_portal_tenant_status",
 }
 

@@ -105,7 +105,13 @@ func FuzzEndpointAnswers(f *testing.F) {
 			if h == nil {
 				t.Fatal("fetchHistory returned neither a history nor an error")
 			}
-			if h.newest.Before(h.oldest) || h.newest.IsZero() != h.oldest.IsZero() {
+			byStorage := 0
+			for _, n := range h.byStorage {
+				byStorage += n
+			}
+			if h.newest.Before(h.oldest) || h.newest.IsZero() != h.oldest.IsZero() ||
+				h.lastExpiry.Before(h.firstExpiry) || h.lastExpiry.IsZero() != h.firstExpiry.IsZero() ||
+				byStorage != h.backups || h.neverExpiring > h.backups {
 				t.Errorf("inconsistent history %+v", *h)
 			}
 			// The answer was decoded: its records can be counted.

@@ -42,19 +42,35 @@ var (
 		"When the last successful history call fetched the list of stored backups. Unix seconds.")
 	historyIntervalDesc = desc("backup_history_interval_seconds",
 		"How often the exporter reads the portal's list of stored backups, counted from the end of the last call.")
+	historyNeverExpiringDesc = desc("backup_history_never_expiring_backups",
+		"How many stored backups never expire (expiresOn 0001-01-01T00:00:00: all but DataStore ones), as of the last successful history call.")
+	historyEarliestExpiryDesc = desc("backup_history_earliest_expiry_timestamp_seconds",
+		"When the first of the stored backups that expire (expiresOn: DataStore backups, a day after they are made) expires, as of the last successful history call. Unix seconds.")
+	historyLatestExpiryDesc = desc("backup_history_latest_expiry_timestamp_seconds",
+		"When the last of the stored backups that expire expires, as of the last successful history call: from then on, unless some never expire, no stored backup is left to restore. Unix seconds.")
+	historyStorageBackupsDesc = desc("backup_history_storage_backups",
+		"How many backups the portal lists as stored, by the storage type holding them (storageType), as of the last successful history call.", "storage_type")
 )
 
 // historyRecord is what the exporter reads of a stored backup: no file
-// name, no id.
+// name, no id. expiresOn is 0001-01-01T00:00:00 for a backup that never
+// expires.
 type historyRecord struct {
-	CreatedOn *string `json:"createdOn"`
+	CreatedOn   *string      `json:"createdOn"`
+	ExpiresOn   *string      `json:"expiresOn"`
+	StorageType *storageType `json:"storageType"`
 }
 
 // storedBackups is what the exporter keeps of a list of stored backups.
 type storedBackups struct {
 	backups        int
 	newest, oldest time.Time // zero when no record tells
-	fetched        time.Time
+	// firstExpiry and lastExpiry bound the expiresOn of the backups that
+	// expire; zero when none does. neverExpiring counts those that don't.
+	firstExpiry, lastExpiry time.Time
+	neverExpiring           int
+	byStorage               map[string]int // by storage_type label
+	fetched                 time.Time
 }
 
 // fetchHistory calls getbackuphistory and sums its records up.
@@ -67,31 +83,55 @@ func fetchHistory(ctx context.Context, p *Portal) (*storedBackups, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &storedBackups{}
+	h := &storedBackups{byStorage: map[string]int{}}
 	if records == nil {
 		return h, nil
 	}
 	h.backups = len(*records)
 	for i, r := range *records {
-		if r.CreatedOn == nil {
-			continue
-		}
-		t, err := client.ParseDateTime(*r.CreatedOn)
+		h.byStorage[label(storageTypeLabels, r.StorageType)]++
+		created, err := recordTime(i, "createdOn", r.CreatedOn)
 		if err != nil {
-			return nil, &client.Error{Kind: client.KindMalformed, Endpoint: historyPath, StatusCode: 200,
-				Detail: "the backup history in the answer is malformed", Err: fmt.Errorf("record %d: createdOn: %w", i+1, err)}
+			return nil, err
 		}
-		if t.IsZero() {
-			continue
+		expires, err := recordTime(i, "expiresOn", r.ExpiresOn)
+		if err != nil {
+			return nil, err
 		}
-		if h.newest.IsZero() || t.After(h.newest) {
-			h.newest = t
+		if !created.IsZero() {
+			widen(&h.oldest, &h.newest, created)
 		}
-		if h.oldest.IsZero() || t.Before(h.oldest) {
-			h.oldest = t
+		if !expires.IsZero() {
+			widen(&h.firstExpiry, &h.lastExpiry, expires)
+		} else if r.ExpiresOn != nil {
+			h.neverExpiring++
 		}
 	}
 	return h, nil
+}
+
+// recordTime parses the time field of the i-th record; zero when it is
+// null, absent or 0001-01-01T00:00:00.
+func recordTime(i int, field string, v *string) (time.Time, error) {
+	if v == nil {
+		return time.Time{}, nil
+	}
+	t, err := client.ParseDateTime(*v)
+	if err != nil {
+		return time.Time{}, &client.Error{Kind: client.KindMalformed, Endpoint: historyPath, StatusCode: 200,
+			Detail: "the backup history in the answer is malformed", Err: fmt.Errorf("record %d: %s: %w", i+1, field, err)}
+	}
+	return t, nil
+}
+
+// widen moves the bounds lo and hi (zero when unset) out to t.
+func widen(lo, hi *time.Time, t time.Time) {
+	if lo.IsZero() || t.Before(*lo) {
+		*lo = t
+	}
+	if hi.IsZero() || t.After(*hi) {
+		*hi = t
+	}
 }
 
 // historyMemory keeps a portal's stored-backup history. The call is made at
@@ -233,6 +273,14 @@ func collectHistory(s *scrape, a answer) {
 			s.summary.Newest = st.newest
 			s.send(historyLatestDesc, unixSeconds(st.newest))
 			s.send(historyOldestDesc, unixSeconds(st.oldest))
+		}
+		s.send(historyNeverExpiringDesc, float64(st.neverExpiring))
+		if !st.lastExpiry.IsZero() {
+			s.send(historyEarliestExpiryDesc, unixSeconds(st.firstExpiry))
+			s.send(historyLatestExpiryDesc, unixSeconds(st.lastExpiry))
+		}
+		for storage, n := range st.byStorage {
+			s.send(historyStorageBackupsDesc, float64(n), storage)
 		}
 		s.send(historyRefreshDesc, unixSeconds(st.fetched))
 	}

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +81,9 @@ func TestHistoryGolden(t *testing.T) {
 		{name: "history_stored_newer", setup: func(f *fixture, _ *clock) { f.fake.SetHistory(docspacetest.HistoryWeekly...) }},
 		// Every stored backup is older than the last start.
 		{name: "history_stored_older", setup: func(f *fixture, _ *clock) { f.fake.SetHistory(docspacetest.HistoryNotStored...) }},
+		// Room, S3 and DataStore backups, expired, expiring and never
+		// expiring, in no particular order.
+		{name: "history_expiring", setup: func(f *fixture, _ *clock) { f.fake.SetHistory(docspacetest.HistoryExpiring...) }},
 		{name: "history_none_stored", setup: func(f *fixture, _ *clock) { f.fake.SetHistory() }},
 		{name: "history_postgres", setup: func(f *fixture, _ *clock) {
 			f.fake.SetSchedule(docspacetest.SchedulePostgres)
@@ -122,7 +126,7 @@ func TestHistoryGolden(t *testing.T) {
 			f.fake.SetPathHang(docspacetest.PathHistory, false)
 			f.waitHistory()
 			checkLogs(t, f.logs.String(), tt.logWants)
-			for _, b := range append(docspacetest.HistoryWeekly, docspacetest.HistoryDump...) {
+			for _, b := range slices.Concat(docspacetest.HistoryWeekly, docspacetest.HistoryDump, docspacetest.HistoryExpiring) {
 				if strings.Contains(f.logs.String(), b.FileName) || strings.Contains(f.logs.String(), b.ID) {
 					t.Errorf("the log names a backup: %s", f.logs)
 				}

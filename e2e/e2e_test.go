@@ -58,9 +58,10 @@ const (
 	noSchedule   = "noschedule"
 	notStored    = "notstored"
 	historyFails = "historyfails"
+	expiring     = "expiring"
 )
 
-var portalNames = []string{healthy, overdue, failed, unauthorized, noSchedule, notStored, historyFails}
+var portalNames = []string{healthy, overdue, failed, unauthorized, noSchedule, notStored, historyFails, expiring}
 
 // wantAlerts is every alert that must fire, and for which instances. No other
 // alert may fire; in particular the healthy portal raises none.
@@ -71,6 +72,7 @@ var wantAlerts = map[string][]string{
 	"DocSpaceBackupScheduleMissing": {noSchedule},
 	"DocSpaceBackupNotStored":       {notStored},
 	"DocSpaceBackupHistoryStale":    {historyFails},
+	"DocSpaceBackupExpiring":        {expiring},
 }
 
 func TestE2E(t *testing.T) {
@@ -178,13 +180,16 @@ func startPortals(t *testing.T, now time.Time) map[string]string {
 
 	// The stored backups: older ones, and the backup of the last start,
 	// stored a few minutes after it.
-	stored := func(last time.Time) []docspacetest.Backup {
+	// storedIn puts them in a storage type (4 DataStore, whose backups
+	// expire a day after they are made); stored, in a room.
+	storedIn := func(last time.Time, storage int) []docspacetest.Backup {
 		return []docspacetest.Backup{
-			docspacetest.StoredBackup("docspace", last.Add(3*time.Minute), 0, docspacetest.DateTimeMySQL),
-			docspacetest.StoredBackup("docspace", last.AddDate(0, 0, -7).Add(4*time.Minute), 0, docspacetest.DateTimePostgres),
-			docspacetest.StoredBackup("docspace", last.AddDate(0, 0, -9).Add(5*time.Hour), 0, docspacetest.DateTimeMySQL), // manual
+			docspacetest.StoredBackup("docspace", last.Add(3*time.Minute), storage, docspacetest.DateTimeMySQL),
+			docspacetest.StoredBackup("docspace", last.AddDate(0, 0, -7).Add(4*time.Minute), storage, docspacetest.DateTimePostgres),
+			docspacetest.StoredBackup("docspace", last.AddDate(0, 0, -9).Add(5*time.Hour), storage, docspacetest.DateTimeMySQL), // manual
 		}
 	}
+	stored := func(last time.Time) []docspacetest.Backup { return storedIn(last, 0) }
 	setups := map[string]func(p *docspacetest.Portal){
 		healthy: func(p *docspacetest.Portal) {
 			p.SetSchedule(weekly)
@@ -213,6 +218,13 @@ func startPortals(t *testing.T, now time.Time) map[string]string {
 			p.SetSchedule(daily)
 			p.SetHistory(stored(dailyLast)...)
 			p.SetOverride(docspacetest.PathHistory, docspacetest.ServerError("Could not find a part of the path."))
+		},
+		// Expiring: backups go well, but all are in DataStore: the two
+		// older ones have expired, and the newest, made some 22h ago,
+		// expires in 1-2h.
+		expiring: func(p *docspacetest.Portal) {
+			p.SetSchedule(daily)
+			p.SetHistory(storedIn(dailyLast, 4)...)
 		},
 		unauthorized: func(p *docspacetest.Portal) {
 			p.SetSchedule(daily)

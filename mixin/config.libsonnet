@@ -60,6 +60,12 @@
     notStoredGraceSeconds: 6 * 3600,
     // How long the not-stored condition must hold before DocSpaceBackupNotStored fires.
     notStoredFor: '5m',
+    // DocSpaceBackupExpiring: every stored backup expires (DataStore, the portal's temporary
+    // storage, keeps a backup one day; other storages never expire), and the last of them expires
+    // within this many seconds.
+    expiringThresholdSeconds: 12 * 3600,
+    // How long the expiring condition must hold before DocSpaceBackupExpiring fires.
+    expiringFor: '5m',
     // DocSpaceBackupHistoryStale: fires when the last successful read of the stored-backup history
     // is older than this many of the portal's history intervals (docspace_backup_history_interval_seconds)...
     historyStaleIntervals: 3,

@@ -115,6 +115,21 @@ var (
 		StoredBackup("workspace", at(2026, 6, 29, 4, 29, 3, 0), 3, DateTimeMySQL),
 		StoredBackup("workspace", at(2026, 6, 28, 4, 30, 55, 0), 3, DateTimeMySQL),
 	}
+
+	// HistoryExpiring mixes backups that never expire (a room, S3) with
+	// DataStore ones, which expire a day after they are made: as of
+	// 2026-07-01 12:00 UTC two have expired already (DocSpace still lists
+	// them until its cleaner deletes them) and one expires on 2026-07-02
+	// 03:00:12. In no particular order, as the spec allows: neither the
+	// first nor the last record bounds createdOn or expiresOn.
+	HistoryExpiring = []Backup{
+		StoredBackup("docspace", at(2026, 6, 30, 9, 15, 0, 0), 4, DateTimeMySQL),  // expired 2026-07-01 09:15
+		StoredBackup("docspace", at(2026, 6, 22, 2, 8, 40, 0), 0, DateTimeMySQL),  // never
+		StoredBackup("docspace", at(2026, 7, 1, 3, 0, 12, 0), 4, DateTimeMySQL),   // expires 2026-07-02 03:00:12
+		StoredBackup("docspace", at(2026, 6, 29, 2, 9, 58, 0), 4, DateTimeMySQL),  // expired 2026-06-30 02:09:58
+		StoredBackup("docspace", at(2026, 6, 30, 16, 20, 0, 0), 5, DateTimeMySQL), // never
+		StoredBackup("docspace", at(2026, 6, 15, 2, 10, 3, 0), 9, DateTimeMySQL),  // a storage type of a later DocSpace; never
+	}
 )
 
 func weeklyHistory(dateTime func(time.Time) string) []Backup {

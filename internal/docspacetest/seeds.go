@@ -41,7 +41,7 @@ func AnswerSeeds() []Answer {
 		add(200, "application/json; charset=utf-8", envelope(p))
 	}
 	add(200, "application/json; charset=utf-8", envelope(`{"timezone":"Europe/Berlin","utcOffset":"01:00:00","utcHoursOffset":1.0}`))
-	for _, h := range [][]Backup{HistoryWeekly, HistoryWeeklyPostgres, HistoryDump, nil} {
+	for _, h := range [][]Backup{HistoryWeekly, HistoryWeeklyPostgres, HistoryDump, HistoryExpiring, nil} {
 		records, err := json.Marshal(h)
 		if err != nil {
 			panic(err)

@@ -205,6 +205,33 @@ local utils = import '../lib/utils.libsonnet';
             },
           },
           {
+            // "No restorable backup tomorrow". Each stored backup has an expiry (expiresOn): never
+            // for every storage but DataStore, whose backups expire a day after they are made. A
+            // count of never-expiring backups and the latest expiry are two plain series: the alert
+            // is "none never expires, and the last expires within the threshold" (a single
+            // "restorable until" series would need +Inf for "never"). Its value is the time left,
+            // negative once the last one has expired (DocSpace lists it until its cleaner deletes
+            // it). No stored backup at all is DocSpaceBackupNotStored's case: the latest expiry is
+            // absent then, and this alert silent.
+            alert: 'DocSpaceBackupExpiring',
+            expr: |||
+              (
+                docspace_backup_history_latest_expiry_timestamp_seconds{%(sel)s} - time() < %(threshold)d
+              )
+              and
+              docspace_backup_history_never_expiring_backups{%(sel)s} == 0
+            ||| % { sel: sel, threshold: c.expiringThresholdSeconds },
+            'for': c.expiringFor,
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'Every stored backup of DocSpace portal {{ $labels.instance }} expires within %(threshold)s.' % {
+                threshold: utils.humanSeconds(c.expiringThresholdSeconds),
+              },
+              description: 'All backups that {{ $labels.instance }} lists as stored expire, and the last of them {{ if ge $value 0.0 }}expires in {{ $value | humanizeDuration }}{{ else }}has expired{{ end }}: then no backup is left to restore. Only backups in DataStore, the temporary storage of the portal, expire: a day after they are made. Download the newest backup if it is needed, and move the backup schedule to a lasting storage (a room, a third-party drive or a storage such as S3) in Settings > Backup.',
+              runbook_url: runbook('DocSpaceBackupExpiring'),
+            },
+          },
+          {
             // The history of stored backups is read every docspace_backup_history_interval_seconds;
             // its last successful read is docspace_backup_history_refresh_timestamp_seconds. Several
             // intervals without a successful read, while the API itself answers, mean that the
