@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,17 +12,32 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// codeBlock is one fenced block of the README.
+// codeBlock is one fenced block of a Markdown file.
 type codeBlock struct {
+	file string
 	lang string
 	line int // of the opening fence
 	text string
 }
 
-// readmeBlocks returns the README's fenced code blocks.
-func readmeBlocks(t *testing.T) []codeBlock {
+// docFiles are the Markdown files whose shell blocks are run: the README,
+// the contributors' guide and the documents of docs/.
+func docFiles(t *testing.T) []string {
 	t.Helper()
-	data, err := os.ReadFile("README.md")
+	docs, err := filepath.Glob("docs/*.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append([]string{"README.md", "CONTRIBUTING.md"}, docs...)
+}
+
+// readmeBlocks returns the README's fenced code blocks.
+func readmeBlocks(t *testing.T) []codeBlock { return docBlocks(t, "README.md") }
+
+// docBlocks returns the fenced code blocks of file.
+func docBlocks(t *testing.T, file string) []codeBlock {
+	t.Helper()
+	data, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +48,7 @@ func readmeBlocks(t *testing.T) []codeBlock {
 	for i, line := range strings.Split(string(data), "\n") {
 		switch {
 		case cur == nil && strings.HasPrefix(line, "```"):
-			cur = &codeBlock{lang: strings.TrimPrefix(line, "```"), line: i + 1}
+			cur = &codeBlock{file: file, lang: strings.TrimPrefix(line, "```"), line: i + 1}
 		case cur != nil && line == "```":
 			blocks = append(blocks, *cur)
 			cur = nil
@@ -41,7 +57,7 @@ func readmeBlocks(t *testing.T) []codeBlock {
 		}
 	}
 	if cur != nil {
-		t.Fatalf("README.md:%d: a code block is not closed", cur.line)
+		t.Fatalf("%s:%d: a code block is not closed", file, cur.line)
 	}
 	return blocks
 }
@@ -159,9 +175,10 @@ kill -KILL -- "-$pid" 2>/dev/null
 echo "$status"
 `
 
-// Every shell block of the README runs here as written, or is run by CI as
-// written, or says it is an example for a real host. A block that starts an
-// exporter must serve docspace_up 1.
+// Every shell block of the README, CONTRIBUTING.md and docs/ runs here as
+// written, or is run by CI as written, or says it is an example for a real
+// host. A block that starts an exporter must serve docspace_up 1. The test
+// command of CONTRIBUTING.md is the one CI runs.
 func TestReadmeShellBlocks(t *testing.T) {
 	ci, err := os.ReadFile(".ci/run")
 	if err != nil {
@@ -179,8 +196,12 @@ func TestReadmeShellBlocks(t *testing.T) {
 		}
 		goEnv[name] = strings.TrimSpace(string(out))
 	}
-	served := 0
-	for _, b := range readmeBlocks(t) {
+	served, ciBlocks := 0, 0
+	var blocks []codeBlock
+	for _, file := range docFiles(t) {
+		blocks = append(blocks, docBlocks(t, file)...)
+	}
+	for _, b := range blocks {
 		if b.lang != "sh" {
 			continue
 		}
@@ -189,9 +210,10 @@ func TestReadmeShellBlocks(t *testing.T) {
 		case strings.HasPrefix(first, exampleMark):
 			continue
 		case strings.HasPrefix(first, ciMark):
+			ciBlocks++
 			for line := range strings.Lines(b.text) {
 				if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") && !ciLines[line] {
-					t.Errorf("README.md:%d: %q is marked as run by CI, but .ci/run does not run it", b.line, line)
+					t.Errorf("%s:%d: %q is marked as run by CI, but .ci/run does not run it", b.file, b.line, line)
 				}
 			}
 			continue
@@ -205,7 +227,7 @@ func TestReadmeShellBlocks(t *testing.T) {
 		status, err := cmd.Output()
 		log, _ := os.ReadFile(filepath.Join(out, "log"))
 		if err != nil {
-			t.Fatalf("README.md:%d: the sandbox (unshare --net, as root) failed: %v\n%s", b.line, err, status)
+			t.Fatalf("%s:%d: the sandbox (unshare --net, as root) failed: %v\n%s", b.file, b.line, err, status)
 		}
 		switch s := strings.TrimSpace(string(status)); s {
 		case "exited 0":
@@ -213,18 +235,103 @@ func TestReadmeShellBlocks(t *testing.T) {
 			served++
 			metrics, _ := os.ReadFile(filepath.Join(out, "metrics"))
 			if !strings.Contains(string(metrics), "\ndocspace_up 1\n") {
-				t.Errorf("README.md:%d: the exporter of the block serves no docspace_up 1:\n%s\nits log:\n%s", b.line, metrics, log)
+				t.Errorf("%s:%d: the exporter of the block serves no docspace_up 1:\n%s\nits log:\n%s", b.file, b.line, metrics, log)
 			}
 			landing, _ := os.ReadFile(filepath.Join(out, "landing"))
 			if !strings.Contains(string(landing), `href="/metrics?debug=true"`) {
-				t.Errorf("README.md:%d: the landing page of the block's exporter does not link its debug page:\n%s", b.line, landing)
+				t.Errorf("%s:%d: the landing page of the block's exporter does not link its debug page:\n%s", b.file, b.line, landing)
 			}
 		default:
-			t.Errorf("README.md:%d: the block, run as written in a sandbox, %s; mark it %q if it needs a real host. Its output:\n%s",
-				b.line, s, exampleMark+"host", log)
+			t.Errorf("%s:%d: the block, run as written in a sandbox, %s; mark it %q if it needs a real host. Its output:\n%s",
+				b.file, b.line, s, exampleMark+"host", log)
 		}
 	}
 	if served == 0 {
 		t.Error("no block of the README starts an exporter that can be tried here (the Quick start)")
+	}
+	if ciBlocks == 0 {
+		t.Errorf("no shell block starts with %q: CONTRIBUTING.md must give the test command of .ci/run", ciMark)
+	}
+}
+
+// readmePrometheusMarker marks the README's complete prometheus.yml, which
+// TestE2EDiscovery also runs.
+const readmePrometheusMarker = "<!-- e2e: discovery -->"
+
+// The README's prometheus.yml is complete as written: it discovers the
+// portals on the exporter's /discovery and loads the mixin's alerts, and
+// promtool accepts it with mixin/alerts.yaml saved under the rule file's
+// name beside it.
+func TestReadmePrometheusConfig(t *testing.T) {
+	promtool, err := exec.LookPath("promtool")
+	if err != nil {
+		t.Fatalf("promtool is not on PATH (Debian: apt-get install prometheus): %v", err)
+	}
+	data, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, after, ok := strings.Cut(string(data), readmePrometheusMarker+"\n```yaml\n")
+	if !ok {
+		t.Fatalf("README.md has no %q followed by a ```yaml block", readmePrometheusMarker)
+	}
+	block, _, ok := strings.Cut(after, "\n```\n")
+	if !ok {
+		t.Fatalf("README.md: the block after %q does not end", readmePrometheusMarker)
+	}
+	var cfg struct {
+		RuleFiles     []string `yaml:"rule_files"`
+		ScrapeConfigs []struct {
+			JobName string `yaml:"job_name"`
+			HTTPSD  []struct {
+				URL string `yaml:"url"`
+			} `yaml:"http_sd_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal([]byte(block), &cfg); err != nil {
+		t.Fatalf("README.md: the prometheus.yml: %v", err)
+	}
+	if len(cfg.RuleFiles) != 1 || filepath.IsAbs(cfg.RuleFiles[0]) {
+		t.Fatalf("README.md: the prometheus.yml names rule files %q, want one, beside prometheus.yml", cfg.RuleFiles)
+	}
+	discovery := false
+	for _, job := range cfg.ScrapeConfigs {
+		for _, sd := range job.HTTPSD {
+			discovery = discovery || job.JobName == "docspace" && strings.HasSuffix(sd.URL, ":9977/discovery")
+		}
+	}
+	if !discovery {
+		t.Errorf("README.md: the prometheus.yml has no job docspace with http_sd_configs on the exporter's /discovery")
+	}
+	dir := t.TempDir()
+	config := filepath.Join(dir, "prometheus.yml")
+	alerts, err := os.ReadFile("mixin/alerts.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(config, []byte(block), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(promtool, "check", "config", config).CombinedOutput()
+	if err == nil {
+		t.Fatalf("promtool check config passes without the rule file %s: the test cannot see it:\n%s", cfg.RuleFiles[0], out)
+	}
+	if err := os.WriteFile(filepath.Join(dir, cfg.RuleFiles[0]), alerts, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = exec.Command(promtool, "check", "config", config).CombinedOutput()
+	if err != nil {
+		t.Fatalf("README.md: promtool check config on the prometheus.yml: %v\n%s", err, out)
+	}
+	var rules ruleFile
+	if err := yaml.Unmarshal(alerts, &rules); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, g := range rules.Groups {
+		n += len(g.Rules)
+	}
+	if want := fmt.Sprintf("SUCCESS: %d rules found", n); !strings.Contains(string(out), want) {
+		t.Errorf("promtool check config does not load the mixin's %d rules (want %q):\n%s", n, want, out)
 	}
 }

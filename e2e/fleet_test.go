@@ -22,8 +22,8 @@ import (
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
 
-// The README's Prometheus set-ups that the tests below run, each the YAML
-// block that follows its marker.
+// The documented Prometheus set-ups that the tests below run, each the YAML
+// block that follows its marker in its file (markerFiles).
 const (
 	discoveryMarker = "<!-- e2e: discovery -->"
 	shardingMarker  = "<!-- e2e: sharding -->"
@@ -31,10 +31,11 @@ const (
 	readmeExporter = "docspace-exporter.example.com:9977"
 )
 
-// TestE2EDiscovery runs Prometheus with the README's discovery set-up and
-// changes the exporter's portals.yml only: a portal added and reloaded is
-// scraped through /probe, one removed disappears, and Prometheus' own
-// configuration file never changes.
+// TestE2EDiscovery runs Prometheus with the README's prometheus.yml, the
+// mixin's alerts saved beside it under the name it gives, and changes the
+// exporter's portals.yml only: every rule of the mixin is loaded and
+// evaluated, a portal added and reloaded is scraped through /probe, one
+// removed disappears, and Prometheus' own configuration file never changes.
 func TestE2EDiscovery(t *testing.T) {
 	bins := requireBinaries(t, "prometheus")
 	dir := t.TempDir()
@@ -58,11 +59,12 @@ func TestE2EDiscovery(t *testing.T) {
 	waitReady(ctx, t, exporter, exporterURL+"/-/ready")
 	checkDiscovery(ctx, t, exporterURL, exporterAddr, names(0, 1))
 
-	promConfig := writeFile(t, dir, "prometheus.yml", readmePrometheusConfig(t, discoveryMarker, exporterAddr, nil))
+	promConfig := writeReadmePrometheusFile(t, dir, exporterAddr)
 	before := fileSum(t, promConfig)
 	prom := startPrometheus(ctx, t, bins["prometheus"], dir, "prometheus", promConfig)
 
 	waitScraped(ctx, t, prom, names(0, 1))
+	checkMixinRulesLoaded(ctx, t, prom)
 	// The portal's labels from portals.yml are on its series.
 	if typ, n, err := promQuery(ctx, prom, `docspace_up{job="docspace", instance="portal-00", env="test", shard_test="yes"} == 1`, true); err != nil || n != 1 {
 		t.Errorf("portal-00 has no docspace_up 1 with its labels env and shard_test: %s, %d series, %v", typ, n, err)
@@ -83,7 +85,7 @@ func TestE2EDiscovery(t *testing.T) {
 	}
 }
 
-// TestE2ESharding runs two Prometheus servers with the README's sharding
+// TestE2ESharding runs two Prometheus servers with the sharding
 // recipe over the targets one exporter discovers for 60 portals: each
 // portal is scraped by exactly one server, and together they have every
 // portal's series.
@@ -250,20 +252,28 @@ func writeFleetConfig(t *testing.T, dir, root string, names []string) string {
 	return writePortals(t, dir, names, urls, "    timezone: UTC\n    labels: {env: test, shard_test: 'yes'}\n")
 }
 
-// readmeBlock returns the YAML block that follows marker in the README.
+// markerFiles names the file of each marker: the README's complete
+// prometheus.yml, and the sharding recipe of docs/.
+var markerFiles = map[string]string{
+	discoveryMarker: "README.md",
+	shardingMarker:  filepath.Join("docs", "sharding.md"),
+}
+
+// readmeBlock returns the YAML block that follows marker in its file.
 func readmeBlock(t *testing.T, marker string) []byte {
 	t.Helper()
-	readme, err := os.ReadFile(filepath.Join(repoRoot(t), "README.md"))
+	file := markerFiles[marker]
+	readme, err := os.ReadFile(filepath.Join(repoRoot(t), file))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, after, ok := bytes.Cut(readme, []byte(marker+"\n```yaml\n"))
 	if !ok {
-		t.Fatalf("README.md has no %q followed by a ```yaml block", marker)
+		t.Fatalf("%s has no %q followed by a ```yaml block", file, marker)
 	}
 	block, _, ok := bytes.Cut(after, []byte("\n```\n"))
 	if !ok {
-		t.Fatalf("the YAML block after %q in README.md does not end", marker)
+		t.Fatalf("the YAML block after %q in %s does not end", marker, file)
 	}
 	return block
 }
@@ -307,6 +317,105 @@ func readmePrometheusConfig(t *testing.T, marker, exporterAddr string, edit func
 		t.Fatal(err)
 	}
 	return string(out)
+}
+
+// writeReadmePrometheusFile writes dir/prometheus.yml: the README's whole
+// block after discoveryMarker, with the exporter at exporterAddr, every
+// interval one second and no Alertmanager, and mixin/alerts.yaml under the
+// name of the block's one rule file, beside it.
+func writeReadmePrometheusFile(t *testing.T, dir, exporterAddr string) string {
+	t.Helper()
+	var doc map[string]any
+	if err := yaml.Unmarshal(readmeBlock(t, discoveryMarker), &doc); err != nil {
+		t.Fatalf("the README's block after %q: %v", discoveryMarker, err)
+	}
+	var scrape struct {
+		ScrapeConfigs any `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal([]byte(readmePrometheusConfig(t, discoveryMarker, exporterAddr, nil)), &scrape); err != nil {
+		t.Fatal(err)
+	}
+	doc["scrape_configs"] = scrape.ScrapeConfigs
+	doc["global"] = map[string]any{"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+	delete(doc, "alerting")
+	files, _ := doc["rule_files"].([]any)
+	if len(files) != 1 {
+		t.Fatalf("the README's prometheus.yml names rule files %v, want one: the mixin's alerts", doc["rule_files"])
+	}
+	name, _ := files[0].(string)
+	if name == "" || filepath.IsAbs(name) || filepath.Base(name) != name {
+		t.Fatalf("the README's rule file %v is not a file name beside prometheus.yml", files[0])
+	}
+	alerts, err := os.ReadFile(filepath.Join(repoRoot(t), "mixin", "alerts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, dir, name, string(alerts))
+	out, err := yaml.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, dir, "prometheus.yml", string(out))
+}
+
+// checkMixinRulesLoaded waits until Prometheus at prom has evaluated every
+// alert of mixin/alerts.yaml without an error.
+func checkMixinRulesLoaded(ctx context.Context, t *testing.T, prom string) {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(repoRoot(t), "mixin", "alerts.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mixin struct {
+		Groups []struct {
+			Rules []struct {
+				Alert string `yaml:"alert"`
+			} `yaml:"rules"`
+		} `yaml:"groups"`
+	}
+	if err := yaml.Unmarshal(src, &mixin); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{}
+	for _, g := range mixin.Groups {
+		for _, r := range g.Rules {
+			if r.Alert != "" {
+				want[r.Alert] = true
+			}
+		}
+	}
+	if err := waitFor(ctx, 30*time.Second, func() error {
+		var data struct {
+			Groups []struct {
+				Rules []struct {
+					Name      string `json:"name"`
+					Health    string `json:"health"`
+					LastError string `json:"lastError"`
+				} `json:"rules"`
+			} `json:"groups"`
+		}
+		if err := promAPI(ctx, prom+"/api/v1/rules?type=alert", &data); err != nil {
+			return err
+		}
+		ok := map[string]bool{}
+		for _, g := range data.Groups {
+			for _, r := range g.Rules {
+				if r.Health != "ok" {
+					return fmt.Errorf("alert %s: health %q %s", r.Name, r.Health, r.LastError)
+				}
+				ok[r.Name] = true
+			}
+		}
+		for name := range want {
+			if !ok[name] {
+				return fmt.Errorf("alert %s is not loaded and evaluated", name)
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatalf("Prometheus with the README's prometheus.yml: %v", err)
+	}
+	t.Logf("Prometheus with the README's prometheus.yml evaluates the mixin's %d alerts", len(want))
 }
 
 // setShard makes the README's hashmod recipe in job that of shard of n.

@@ -6,11 +6,12 @@
 #     /not-stored, /no-backups, /many-backups, /slow-history,
 #     /history-forbidden, /history-error and /dump,
 #   - the exporter with a config file listing them (served on /probe),
-#   - Prometheus with the mixin's alerts (mixin/alerts.yaml) and the /probe
+#   - Prometheus with the mixin's alerts (mixin/alerts.yaml, every `for:`
+#     cut to DEMO_FOR so that they fire within a minute) and the /probe
 #     scrape jobs of the README,
 #   - Alertmanager, when it is installed,
-# prints their URLs and runs until Ctrl-C, then stops everything it started
-# and exits 0. On a terminal, Ctrl-C is read as a key rather than sent as a
+# prints their URLs and runs until Ctrl-C, then prints the alerts that fire,
+# stops everything it started and exits 0. On a terminal, Ctrl-C is read as a key rather than sent as a
 # signal to every process of the terminal, so that make, which runs this
 # script for `make demo`, ends quietly too; a SIGINT from elsewhere stops
 # the demo the same way. Every URL printed answers 200 with something to
@@ -19,6 +20,8 @@
 # Environment:
 #   DEMO_SECONDS=N  stop by itself after N seconds (0, the default: run until Ctrl-C)
 #   DEMO_KEY        the key the fake portals accept (default sk-fake; never a real key)
+#   DEMO_FOR        the `for:` of every alert (default 15s)
+#   DEMO_KEEP=1     keep the folder with the configuration and the logs (printed at the end)
 #   GO              the go command (default go)
 set -euo pipefail
 
@@ -26,12 +29,18 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 demo_seconds=${DEMO_SECONDS:-0}
 demo_key=${DEMO_KEY:-sk-fake}
+demo_for=${DEMO_FOR:-15s}
+demo_keep=${DEMO_KEEP:-0}
 go=${GO:-go}
 portals=(healthy overdue failed unauthorized no-schedule
 	not-stored no-backups many-backups slow-history history-forbidden history-error dump)
 
 if ! [[ $demo_seconds =~ ^[0-9]+$ ]]; then
 	echo "demo: DEMO_SECONDS must be a whole number of seconds, got '$demo_seconds'" >&2
+	exit 2
+fi
+if ! [[ $demo_for =~ ^[0-9]+[smh]$ ]]; then
+	echo "demo: DEMO_FOR must be a duration such as 15s, got '$demo_for'" >&2
 	exit 2
 fi
 if ! command -v prometheus >/dev/null 2>&1; then
@@ -44,10 +53,29 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/docspace-demo.XXXXXX")
 pids=()
 names=()
 tty_settings=""
+prom_url=""
+
+# summary: prints the alerts that fire in Prometheus, one line each.
+summary() {
+	local firing alert instance
+	[[ -n $prom_url ]] || return 0
+	firing=$(promtool query instant "$prom_url" 'ALERTS{alertstate="firing"}' 2>/dev/null |
+		sed -n 's/.*alertname="\([^"]*\)".*instance="\([^"]*\)".*/\1 \2/p' | sort) || true
+	echo
+	if [[ -z $firing ]]; then
+		echo "demo: no alert fired (an alert fires $demo_for after its condition holds)"
+		return 0
+	fi
+	echo "demo: alerts firing when stopped (alert, portal):"
+	while read -r alert instance; do
+		printf '  %-34s %s\n' "$alert" "$instance"
+	done <<<"$firing"
+}
 
 cleanup() {
 	local status=$? i
 	trap - EXIT INT TERM
+	summary
 	if ((${#pids[@]})); then
 		echo
 		echo "demo: stopping ${names[*]}"
@@ -64,7 +92,11 @@ cleanup() {
 			wait "${pids[$i]}" 2>/dev/null || true
 		done
 	fi
-	rm -rf "$tmp"
+	if [[ $demo_keep == 1 ]]; then
+		echo "demo: the configuration and the logs are kept in $tmp"
+	else
+		rm -rf "$tmp"
+	fi
 	if [[ -n $tty_settings ]]; then
 		stty "$tty_settings" 2>/dev/null || true
 	fi
@@ -180,6 +212,9 @@ if [[ -n $alertmanager ]]; then
         - targets: ['127.0.0.1:$am_port']"
 fi
 
+# The mixin's alerts with every `for:` cut to DEMO_FOR, as the e2e tests do.
+sed -E "s/^( +for: ).*/\1$demo_for/" mixin/alerts.yaml >"$tmp/alerts.yaml"
+
 prom_port=$(free_port 19090)
 targets=$(printf '%s, ' "${portals[@]}")
 cat >"$tmp/prometheus.yml" <<EOF
@@ -187,7 +222,7 @@ global:
   scrape_interval: 5s
   scrape_timeout: 5s
   evaluation_interval: 5s
-rule_files: ['$PWD/mixin/alerts.yaml']
+rule_files: ['$tmp/alerts.yaml']
 $alerting
 scrape_configs:
   - job_name: docspace
@@ -209,6 +244,7 @@ mkdir "$tmp/prometheus-data"
 start prometheus prometheus --config.file="$tmp/prometheus.yml" \
 	--storage.tsdb.path="$tmp/prometheus-data" --web.listen-address="127.0.0.1:$prom_port"
 wait_ready prometheus "http://127.0.0.1:$prom_port/-/ready"
+prom_url=http://127.0.0.1:$prom_port
 # Debian's Prometheus has only the classic web UI, under /classic/.
 prom_ui=http://127.0.0.1:$prom_port
 if ! curl -fsS -o /dev/null --max-time 2 "$prom_ui/targets" 2>/dev/null &&
@@ -238,13 +274,18 @@ for p in "${portals[@]}"; do
 done
 cat <<EOF
 
-The alerts of mixin/alerts.yaml are pending at first and fire after their 'for':
-DocSpaceBackupOverdue, DocSpaceBackupFailed and DocSpaceBackupNotStored (not-stored,
-no-backups) 5m, DocSpaceAPIDown 10m, DocSpaceBackupScheduleMissing 30m. The history
-of slow-history arrives after 60 s; history-forbidden and history-error show
-docspace_collector_success{collector="history"} 0 and keep DocSpaceBackupHistoryStale
-pending (it fires after 3h).
+The alerts of mixin/alerts.yaml fire within a minute: their 'for:' is $demo_for
+here (DEMO_FOR), not the mixin's 5m to 3h. Expect DocSpaceBackupOverdue (overdue),
+DocSpaceBackupFailed (failed), DocSpaceAPIDown (unauthorized),
+DocSpaceBackupScheduleMissing (no-schedule), DocSpaceBackupNotStored (not-stored,
+no-backups) and DocSpaceBackupHistoryStale (history-forbidden, history-error: they
+show docspace_collector_success{collector="history"} 0). The history of slow-history
+arrives after 60 s.
+On stopping, the demo lists the alerts that fire.
 EOF
+if [[ $demo_keep == 1 ]]; then
+	echo "DEMO_KEEP=1: $tmp is kept when the demo stops."
+fi
 if ((demo_seconds > 0)); then
 	echo "Stopping by itself after $demo_seconds s (DEMO_SECONDS); Ctrl-C stops earlier."
 else

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Checks `make demo` as a person uses it: runs it on a terminal (a pty made
 # by script(1)), waits until it prints its URLs, opens each one (every URL
-# must answer 200 with what its line promises), then types Ctrl-C and checks
-# that the demo and make end quietly (exit 0, no "make: ***" line) and that
-# nothing the demo started is left.
+# must answer 200 with what its line promises), waits until an alert fires
+# (the demo cuts every `for:` to 15 s), then types Ctrl-C and checks that the
+# demo lists the alerts that fired, that the demo and make end quietly (exit
+# 0, no "make: ***" line) and that nothing the demo started is left. Then a
+# short run with DEMO_KEEP=1 must keep its folder with the logs.
 #
 # Usage: bash scripts/test-demo.sh
 set -euo pipefail
@@ -88,6 +90,24 @@ for url in "${urls[@]}"; do
 done
 check_url "http://$(grep -o '127\.0\.0\.1:[0-9]*' <<<"${urls[0]}")/probe?target=not-stored" 'docspace_backup_history_latest_timestamp_seconds'
 
+# DocSpaceAPIDown of the portal "unauthorized" fires within a minute.
+prom=$(grep -o 'http://127\.0\.0\.1:[0-9]*' <<<"$(grep -F 'Prometheus' "$tmp/printed")" | head -n 1)
+firing=""
+for _ in $(seq 1 90); do
+	if curl -fsS --max-time 5 -G "$prom/api/v1/query" \
+		--data-urlencode 'query=ALERTS{alertname="DocSpaceAPIDown", alertstate="firing"}' 2>/dev/null |
+		grep -q '"instance":"unauthorized"'; then
+		firing=yes
+		break
+	fi
+	sleep 1
+done
+if [[ -n $firing ]]; then
+	pass "DocSpaceAPIDown fires in $prom within 90 s"
+else
+	fail "DocSpaceAPIDown does not fire in $prom within 90 s"
+fi
+
 # Ctrl-C, typed on the demo's terminal.
 printf '\003' >&3
 exec 3>&-
@@ -109,6 +129,11 @@ if grep -q 'make: \*\*\*\|Error [0-9]\|stopped unexpectedly' "$tmp/printed"; the
 else
 	pass "Ctrl-C ends the demo quietly: $(tail -n 1 "$tmp/printed")"
 fi
+if grep -A 20 '^demo: alerts firing when stopped' "$tmp/printed" | grep -Eq '^  DocSpaceAPIDown +unauthorized$'; then
+	pass "the demo lists the alerts that fired: $(grep -A 20 '^demo: alerts firing when stopped' "$tmp/printed" | grep -c '^  DocSpace') alerts"
+else
+	fail "the demo's summary does not list DocSpaceAPIDown of unauthorized: $(grep -A 10 '^demo: alerts firing' "$tmp/printed" || tail -n 5 "$tmp/printed")"
+fi
 if [[ -e $demo_dir ]]; then
 	fail "the demo left $demo_dir"
 else
@@ -120,5 +145,15 @@ if [[ -n $left ]]; then
 else
 	pass "no process of the demo is left"
 fi
+
+# DEMO_KEEP=1 keeps the folder and says where it is.
+DEMO_KEEP=1 DEMO_SECONDS=1 bash scripts/demo.sh </dev/null >"$tmp/keep.log" 2>&1 || fail "DEMO_KEEP=1 DEMO_SECONDS=1: the demo failed: $(tail -n 5 "$tmp/keep.log")"
+kept=$(sed -n 's/^demo: the configuration and the logs are kept in \(.*\)$/\1/p' "$tmp/keep.log")
+if [[ -n $kept && -s $kept/docspace_exporter.log && -s $kept/prometheus.log ]]; then
+	pass "DEMO_KEEP=1 keeps $kept with the logs: $(cd "$kept" && echo ./*.log)"
+else
+	fail "DEMO_KEEP=1 does not keep the demo's logs: $(tail -n 3 "$tmp/keep.log")"
+fi
+[[ -n $kept && $kept == "${TMPDIR:-/tmp}"/docspace-demo.* ]] && rm -rf "$kept"
 
 ((failed == 0)) || exit 1
