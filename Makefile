@@ -16,8 +16,9 @@ BINARY      ?= docspace_exporter
 JSONNET_TOOLS := /var/cache/docspace-exporter/tools/jsonnet-v0.22.0
 STATICCHECK := $(shell $(GO) env GOPATH)/bin/staticcheck
 # The Go modules: the exporter (.) and, each with the dependencies of its
-# tests only, the mixin, the deployment examples and the end-to-end test.
-MODULES     := . mixin examples e2e
+# tests only, the mixin, the deployment examples, the end-to-end test and the
+# check of the fake DocSpace against the official API description.
+MODULES     := . mixin examples e2e spec
 # The helm the chart's tests (examples/helm_test.go) run: scripts/build-helm.sh builds it.
 HELM_BIN    ?= /var/cache/docspace-exporter/tools/helm-v4.3.2/helm
 export HELM_BIN

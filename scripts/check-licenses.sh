@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Checks that every module whose packages the exporter or its tests build
-# (go list -deps -test ./...) carries a licence file whose licence is one
+# (go list -deps -test ./..., here and in spec/) carries a licence file whose licence is one
 # that is compatible with the exporter's Apache-2.0: Apache-2.0, MIT,
 # BSD-2-Clause, BSD-3-Clause, ISC or MPL-2.0. A module without a licence
 # file, or with a licence that is none of these, fails the check.
@@ -48,7 +48,11 @@ expect "classify LICENSE" "$(classify LICENSE)" Apache-2.0
 expect "classify a GPL-3.0 text" "$(classify "$tmp/gpl")" incompatible:copyleft-or-source-available
 expect "classify a proprietary text" "$(classify "$tmp/proprietary")" unknown:not-a-known-licence
 
-mods=$(go list -deps -test -f '{{with .Module}}{{if not .Main}}{{.Path}}@{{.Version}} {{.Dir}}{{end}}{{end}}' ./... | sort -u)
+# The exporter's modules and those of the check against DocSpace's API
+# description (spec/, whose validator is a test dependency of its own).
+list='{{with .Module}}{{if not .Main}}{{.Path}}@{{.Version}} {{.Dir}}{{end}}{{end}}'
+mods=$({ go list -deps -test -f "$list" ./...; (cd spec && go list -deps -test -f "$list" ./...); } |
+	grep -v '^github.com/docspace-exporter/docspace_exporter@' | sort -u)
 [[ -n $mods ]] || fatal "go list found no dependency modules"
 n=0
 while read -r mod dir; do

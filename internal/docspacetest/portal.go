@@ -511,7 +511,7 @@ func (p *Portal) serveSettings(w http.ResponseWriter, r *http.Request, authentic
 	tz, loc, saas, version, status := p.timezone, p.location, p.saas, p.version, p.tenantStatus
 	p.mu.Unlock()
 
-	s := settings{Culture: "en-US", TrustedDomainsType: 1, Standalone: !saas, Version: version, TenantStatus: status}
+	s := settings{Culture: "en-US", TrustedDomainsType: 1, Standalone: !saas, Version: version, TenantStatus: status, BaseDomain: "docspace.example.com"}
 	if authenticated {
 		_, offset := time.Now().In(loc).Zone()
 		hours := float64(offset) / 3600
@@ -537,6 +537,17 @@ type settings struct {
 	Standalone         bool     `json:"standalone"`
 	Version            string   `json:"version"`
 	TenantStatus       int      `json:"tenantStatus"`
+	// Always sent, also to anonymous callers (web/ASC.Web.Api/Api/Settings/SettingsController.cs).
+	BaseDomain            string   `json:"baseDomain"`
+	CookieSettingsEnabled bool     `json:"cookieSettingsEnabled"`
+	DeepLink              deepLink `json:"deepLink"`
+}
+
+// deepLink is DeepLinkDto, "" for each value a server leaves unset.
+type deepLink struct {
+	AndroidPackageName string `json:"androidPackageName"`
+	URL                string `json:"url"`
+	IOSPackageID       string `json:"iosPackageId"`
 }
 
 // timeSpan formats an offset in seconds like .NET's TimeSpan: "02:00:00",
