@@ -154,6 +154,16 @@ func PaymentRequired() *Response {
 	}
 }
 
+// ForbiddenProblem is the 403 ProblemDetails of DocSpace's
+// TenantStatusFilter for a portal being restored, transferred or encrypted.
+func ForbiddenProblem() *Response {
+	return &Response{
+		Status: http.StatusForbidden,
+		Header: http.Header{"Content-Type": {ContentTypeProblem}},
+		Body:   []byte(`{"type":"https://tools.ietf.org/html/rfc9110#section-15.5.4","title":"Forbidden","status":403,"traceId":"` + traceID + `"}`),
+	}
+}
+
 // NotFoundProblem is the 404 ProblemDetails for an unknown API path or host.
 func NotFoundProblem() *Response {
 	return &Response{
