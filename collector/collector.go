@@ -37,6 +37,9 @@ type endpoint struct {
 	off func(p *Portal) (msg string, attrs []any)
 	// fetch makes the call, or answers from the portal's Memory.
 	fetch func(s *scrape) answer
+	// after: fetched once the other calls are answered, whose answers it
+	// reads (s.answer, s.location).
+	after bool
 	// collect sends the samples of the answer; nil for none.
 	collect func(s *scrape, a answer)
 	// cure, when set, ends the endpoint's backoff after a failure that a
@@ -47,7 +50,7 @@ type endpoint struct {
 
 // endpoints are the calls of a scrape, in the order of the log. The first,
 // the backup schedule, decides docspace_up.
-var endpoints = []*endpoint{scheduleEndpoint, progressEndpoint, settingsEndpoint, historyEndpoint}
+var endpoints = []*endpoint{scheduleEndpoint, progressEndpoint, settingsEndpoint, historyEndpoint, countEndpoint, restoreEndpoint}
 
 // answer is what one endpoint brought back to a scrape.
 type answer struct {
@@ -228,13 +231,15 @@ func (p *Portal) Scrape(ctx context.Context, logger *slog.Logger) *Metrics {
 	s := &scrape{ctx: ctx, portal: p, logger: logger, answers: make([]answer, len(p.endpoints)),
 		metrics: make([]prometheus.Metric, 0, len(allDescs)+4)} // a few families have several series
 	start := time.Now()
-	var wg sync.WaitGroup
-	for i, e := range p.endpoints {
-		if p.calls[i] {
-			wg.Go(func() { s.answers[i] = e.fetch(s) })
+	for _, after := range []bool{false, true} {
+		var wg sync.WaitGroup
+		for i, e := range p.endpoints {
+			if p.calls[i] && e.after == after {
+				wg.Go(func() { s.answers[i] = e.fetch(s) })
+			}
 		}
+		wg.Wait()
 	}
-	wg.Wait()
 	first := s.answers[0]
 	if first.err == nil && p.memory.failing(subjectCalls) {
 		for i, e := range p.endpoints {

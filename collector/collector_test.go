@@ -48,6 +48,8 @@ var stableMetrics = []string{
 	"docspace_backup_history_earliest_expiry_timestamp_seconds", "docspace_backup_history_latest_expiry_timestamp_seconds",
 	"docspace_backup_history_storage_backups",
 	"docspace_portal_info", "docspace_portal_tenant_status",
+	"docspace_restore_running", "docspace_restore_progress_ratio",
+	"docspace_backup_month_backups", "docspace_backup_month_paid_backups",
 }
 
 // testNow is the clock of every golden scrape: Wednesday 2026-07-01 12:00 UTC.
@@ -179,6 +181,15 @@ func TestGolden(t *testing.T) {
 			logWants: `out_of_range="hour 1700000000 (want 0-23), day -3 (want 1-7 for a weekly schedule, 1 = Sunday)"`},
 		{name: "timezone_berlin", setup: func(f *fixture) { f.fake.SetTimezone("Europe/Berlin") }},
 		{name: "timezone_windows", setup: func(f *fixture) { f.fake.SetTimezone("W. Europe Standard Time") }},
+		// A restore: every call but getrestoreprogress gets 403.
+		{name: "restore_running", setup: func(f *fixture) { f.fake.SetRestore(docspacetest.RestoreRunning) }, logWants: "restoring the portal"},
+		// This month (July, UTC): two free backups, one paid, one deleted since.
+		{name: "month_backups", setup: func(f *fixture) { f.fake.SetHistory(monthHistory()...) }},
+		// DocSpace before 3.5: neither count call; the counts are left out.
+		{name: "month_backups_old_server", setup: func(f *fixture) {
+			f.fake.SetOverride(docspacetest.PathBackupsCountByPaid, docspacetest.NotFoundProblem())
+			f.fake.SetOverride(docspacetest.PathBackupsCount, docspacetest.NotFoundProblem())
+		}},
 		{name: "never_run_kolkata", setup: func(f *fixture) {
 			f.fake.SetTimezone("Asia/Kolkata")
 			f.fake.SetSchedule(docspacetest.ScheduleNeverRun)
@@ -464,7 +475,7 @@ func TestTimezoneWithRejectedKey(t *testing.T) {
 	})
 	testutil.CollectAndCount(f.collector(context.Background()))
 	logs := f.logs.String()
-	for _, want := range []string{"rejected the API key", `call="backup schedule, backup progress, settings"`} {
+	for _, want := range []string{"rejected the API key", `call="backup schedule, backup progress, settings, backups count"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the log lacks %q:\n%s", want, logs)
 		}
@@ -753,7 +764,7 @@ func TestRecoveryAfterAFixedKey(t *testing.T) {
 		t.Fatalf("the first scrape after the fix:\n%s", first)
 	}
 	logs := f.logs.String()
-	if strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, `msg="DocSpace scrape works again" portal=test configured_at="" failed="backup schedule, backup progress, settings: unauthorized (HTTP 401)"`) {
+	if strings.Contains(logs, "level=ERROR") || !strings.Contains(logs, `msg="DocSpace scrape works again" portal=test configured_at="" failed="backup schedule, backup progress, settings, backups count: unauthorized (HTTP 401)"`) {
 		t.Errorf("the first scrape after the fix logged:\n%s", logs)
 	}
 	f.waitHistory()
@@ -781,7 +792,7 @@ func TestOneFailureOneLine(t *testing.T) {
 	f.scrape()
 	f.waitHistory()
 	logs := f.logs.String()
-	if n := strings.Count(logs, "level=ERROR"); n != 1 || !strings.Contains(logs, `call="backup schedule, backup progress, settings, history"`) {
+	if n := strings.Count(logs, "level=ERROR"); n != 1 || !strings.Contains(logs, `call="backup schedule, backup progress, settings, backups count, history"`) {
 		t.Errorf("a newly failing portal logged %d ERROR lines, want 1 naming every call:\n%s", n, logs)
 	}
 	clock.add(time.Hour)

@@ -18,6 +18,7 @@ type Memory struct {
 	retryAfter client.RetryAfter
 	zone       zoneMemory
 	history    historyMemory
+	counts     countMemory
 
 	mu     sync.Mutex
 	logged map[subject]health // what the log last said, by subject

@@ -433,7 +433,7 @@ func TestRouting(t *testing.T) {
 		{"trailing slash and query", "", "/api/2.0/backup/getbackupprogress/?Dump=false", 200, ContentTypeJSON},
 		{"settings", "", "/api/2.0/settings/", 200, ContentTypeJSON},
 		{"history", "", "/API/2.0/backup/GetBackupHistory/", 200, ContentTypeJSON},
-		{"unknown api path", "", "/api/2.0/backup/getbackupscount", 404, ContentTypeProblem},
+		{"unknown api path", "", "/api/2.0/backup/getservicestate", 404, ContentTypeProblem},
 		{"api root", "", "/api/2.0/", 404, ContentTypeProblem},
 		{"post", http.MethodPost, PathSchedule, 405, ""},
 		{"head", http.MethodHead, PathSchedule, 405, ""},

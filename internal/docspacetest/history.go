@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -23,6 +25,8 @@ type Backup struct {
 	// Gone marks a backup whose file has vanished from the storage: the next
 	// getbackuphistory call drops its record, as DocSpace does.
 	Gone bool `json:"-"`
+	// Paid marks a backup charged to the portal's wallet (SaaS).
+	Paid bool `json:"-"`
 }
 
 // Date and time forms of a plain DocSpace DateTime (UTC).
@@ -94,6 +98,8 @@ func (p *Portal) serveHistory(w http.ResponseWriter, r *http.Request, dump bool)
 	for _, b := range *list {
 		if !b.Gone {
 			kept = append(kept, b)
+		} else if !dump {
+			p.dropped = append(p.dropped, b)
 		}
 	}
 	*list = kept
@@ -120,4 +126,69 @@ func HistoryWithoutFileNames(backups ...Backup) *Response {
 		panic(err) // strings and ints only: cannot happen
 	}
 	return jsonResponse(http.StatusOK, body)
+}
+
+// serveCount answers getbackupscount (byPaid false) and
+// getbackupscountbypaid as DocSpace 3.8 does: it counts the portal's backup
+// records, those dropped from the history included, whose createdOn lies
+// between from and to, both inclusive; from defaults to the start of the
+// UTC calendar month, to to a second from now. getbackupscount counts the
+// free or, with paid=true, the paid ones; getbackupscountbypaid both.
+func (p *Portal) serveCount(w http.ResponseWriter, r *http.Request, byPaid bool) {
+	now := time.Now().UTC()
+	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	to := now.Add(time.Second)
+	q := r.URL.Query()
+	for _, bound := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if v := q.Get(bound.name); v != "" {
+			t, err := parseDateTime(v)
+			if err != nil {
+				writeJSON(w, http.StatusBadRequest, envelope{Response: validationProblem(v), Count: 1, Links: selfLinks(r), Status: 1, StatusCode: http.StatusBadRequest})
+				return
+			}
+			*bound.t = t
+		}
+	}
+	if from.After(to) {
+		errorResponse(http.StatusBadRequest, errorDetail{Message: "From date must be less than to date", Type: "System.ArgumentException"}).ServeHTTP(w, r)
+		return
+	}
+	p.mu.Lock()
+	records := append(slices.Clone(p.history), p.dropped...)
+	p.mu.Unlock()
+	var free, paid int
+	for _, b := range records {
+		t, err := parseDateTime(b.CreatedOn)
+		if err != nil || t.Before(from) || t.After(to) {
+			continue
+		}
+		if b.Paid {
+			paid++
+		} else {
+			free++
+		}
+	}
+	var v any = struct {
+		Free int `json:"free"`
+		Paid int `json:"paid"`
+	}{free, paid}
+	if !byPaid {
+		v = free
+		if strings.EqualFold(q.Get("paid"), "true") {
+			v = paid
+		}
+	}
+	writeJSON(w, http.StatusOK, envelope{Response: v, Count: 1, Links: selfLinks(r), StatusCode: http.StatusOK})
+}
+
+// parseDateTime reads a date and time as ASP.NET binds it: with an offset,
+// or without one as UTC.
+func parseDateTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	return time.Parse("2006-01-02T15:04:05.9999999", s)
 }

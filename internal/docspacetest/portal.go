@@ -32,6 +32,14 @@ const (
 	PathCancel   = "/api/2.0/backup/cancelbackup"
 	PathSettings = "/api/2.0/settings"
 	PathHistory  = "/api/2.0/backup/getbackuphistory"
+	// PathRestore is getrestoreprogress: anonymous, and answered during a
+	// restore, when the other backup calls get 403.
+	PathRestore = "/api/2.0/backup/getrestoreprogress"
+	// PathBackupsCount (3.5+) and PathBackupsCountByPaid (3.8) count the
+	// backup records made in a period; override one with NotFoundProblem
+	// for an older DocSpace.
+	PathBackupsCount       = "/api/2.0/backup/getbackupscount"
+	PathBackupsCountByPaid = "/api/2.0/backup/getbackupscountbypaid"
 )
 
 // authCookie is the cookie DocSpace reads a personal access token from.
@@ -53,6 +61,9 @@ type Portal struct {
 	saas           bool
 	progress       string
 	history        []Backup
+	dropped        []Backup // records dropped from history: still counted
+	restore        string
+	restoring      bool
 	dumpHistory    []Backup
 	timezone       string
 	location       *time.Location
@@ -121,6 +132,22 @@ func (p *Portal) SetProgress(progressJSON string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.progress = progressJSON
+}
+
+// SetRestore sets the raw BackupProgress JSON of the portal's restore, as
+// getrestoreprogress returns it (to anyone: it allows anonymous callers);
+// "" for none. While the restore has not completed ("isCompleted" false),
+// the portal is being restored: its settings report TenantRestoring, and
+// like DocSpace's TenantStatusFilter it answers every call but
+// getrestoreprogress and settings with 403 ProblemDetails.
+func (p *Portal) SetRestore(progressJSON string) {
+	var state struct {
+		IsCompleted bool `json:"isCompleted"`
+	}
+	restoring := progressJSON != "" && json.Unmarshal([]byte(progressJSON), &state) == nil && !state.IsCompleted
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.restore, p.restoring = progressJSON, restoring
 }
 
 // SetHistory sets the stored backups getbackuphistory lists for Dump=false,
@@ -193,6 +220,16 @@ func (p *Portal) SetTenantStatus(status int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.tenantStatus = status
+}
+
+// status is the portal's state as the settings report it: restoring
+// while a restore set by SetRestore runs, as DocSpace marks the tenant for
+// the time of a restore. p.mu must be held.
+func (p *Portal) status() int {
+	if p.restoring && p.tenantStatus == TenantActive {
+		return TenantRestoring
+	}
+	return p.tenantStatus
 }
 
 // SetRateLimitHeaders makes every API answer, 200 included, carry the
@@ -329,13 +366,14 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch path {
-	case PathSchedule, PathProgress, PathSettings, PathHistory, PathCancel:
+	case PathSchedule, PathProgress, PathSettings, PathHistory, PathCancel, PathRestore, PathBackupsCount, PathBackupsCountByPaid:
 	default:
 		NotFoundProblem().ServeHTTP(w, r)
 		return
 	}
 	p.mu.Lock()
-	status, rateLimitOn200 := p.tenantStatus, p.rateLimitOn200
+	status, rateLimitOn200 := p.status(), p.rateLimitOn200
+	restore := p.restore
 	p.mu.Unlock()
 	if rateLimitOn200 {
 		for k, v := range RateLimited().Header {
@@ -349,27 +387,37 @@ func (p *Portal) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case status == TenantSuspended || status == TenantRemovePending:
 		NotFoundProblem().ServeHTTP(w, r)
 		return
+	case path == PathRestore: // passed through while busy
 	case status == TenantTransfering || status == TenantRestoring || status == TenantEncryption:
 		ForbiddenProblem().ServeHTTP(w, r)
 		return
 	}
-	if path == PathCancel && r.Method == http.MethodPost && p.authenticate(r) {
-		p.SetProgress("")
-		p.serveObject(w, r, "")
-		return
+	method := http.MethodGet
+	if path == PathCancel {
+		method = http.MethodPost
 	}
-	if r.Method != http.MethodGet {
+	if r.Method != method {
 		methodNotAllowed().ServeHTTP(w, r)
 		return
 	}
 
 	authenticated := p.authenticate(r)
-	if path == PathSettings {
+	switch {
+	case path == PathRestore:
+		p.serveObject(w, r, restore)
+		return
+	case path == PathSettings:
 		p.serveSettings(w, r, authenticated)
 		return
-	}
-	if !authenticated {
+	case !authenticated:
 		unauthorized(hasCookie(r)).ServeHTTP(w, r)
+		return
+	case path == PathCancel:
+		p.SetProgress("")
+		p.serveObject(w, r, "")
+		return
+	case path == PathBackupsCount || path == PathBackupsCountByPaid:
+		p.serveCount(w, r, path == PathBackupsCountByPaid)
 		return
 	}
 	dump, raw, ok := dumpParam(r)
@@ -508,7 +556,7 @@ func (p *Portal) serveObject(w http.ResponseWriter, r *http.Request, raw string)
 // present for authenticated callers.
 func (p *Portal) serveSettings(w http.ResponseWriter, r *http.Request, authenticated bool) {
 	p.mu.Lock()
-	tz, loc, saas, version, status := p.timezone, p.location, p.saas, p.version, p.tenantStatus
+	tz, loc, saas, version, status := p.timezone, p.location, p.saas, p.version, p.status()
 	p.mu.Unlock()
 
 	s := settings{Culture: "en-US", TrustedDomainsType: 1, Standalone: !saas, Version: version, TenantStatus: status, BaseDomain: "docspace.example.com"}

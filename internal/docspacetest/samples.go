@@ -83,6 +83,15 @@ const (
 	ProgressFailted = `{"isCompleted":true,"progress":10,"error":"Object reference not set to an instance of an object.","link":"","tenantId":1,"backupProgressEnum":0,"status":4,"taskId":"a8098c1a-f86e-11da-bd1a-00112444be1e"}`
 )
 
+// Sample BackupProgress bodies of a restore, for SetRestore.
+const (
+	// RestoreRunning is a restore at 40%: the portal is being restored.
+	RestoreRunning = `{"isCompleted":false,"progress":40,"error":"","link":"","tenantId":1,"backupProgressEnum":1,"status":1,"taskId":"9b2f3c1e-6a7d-4e2b-8c51-2f0e4d6a7b10"}`
+
+	// RestoreCompleted is a restore that ended well.
+	RestoreCompleted = `{"isCompleted":true,"progress":100,"error":"","link":"","tenantId":1,"backupProgressEnum":1,"status":2,"taskId":"9b2f3c1e-6a7d-4e2b-8c51-2f0e4d6a7b10"}`
+)
+
 // at returns a UTC time for the sample histories.
 func at(year int, month time.Month, day, hour, minute, second, micro int) time.Time {
 	return time.Date(year, month, day, hour, minute, second, micro*1000, time.UTC)
