@@ -114,6 +114,9 @@ func (s *scrape) logFailures(failures, reported []failure) {
 				// and what to do about it.
 				attrs = append(attrs, "effect", "the portal time zone is unknown, so the next scheduled backup is not computed; give it in the portal's timezone setting")
 			}
+			if g.kind == client.KindForbidden && s.restoring() {
+				attrs = append(attrs, "effect", "DocSpace is restoring the portal from a backup (getrestoreprogress): it refuses the backup calls with HTTP 403 until the restore ends; this is no fault of the key")
+			}
 			if n == stillFailing {
 				attrs = append(attrs, "since", was.since.Format(time.RFC3339))
 			}

@@ -45,6 +45,13 @@ var (
 		"Progress of the portal's latest restore from a backup (getrestoreprogress, asked only when the schedule call fails; DocSpace keeps a finished one for about a day), 0 to 1.")
 )
 
+// restoring tells whether the scrape's getrestoreprogress says a restore
+// runs.
+func (s *scrape) restoring() bool {
+	p, _ := s.answer(restoreEndpoint).value.(*backupProgress)
+	return p != nil && p.running()
+}
+
 func collectRestore(s *scrape, a answer) {
 	p, ok := a.value.(*backupProgress)
 	if !ok {

@@ -38,8 +38,11 @@ func TestRestore(t *testing.T) {
 	if n := f.fake.Requests(docspacetest.PathRestore); n != 1 {
 		t.Errorf("getrestoreprogress called %d times, want 1", n)
 	}
+	if !strings.Contains(f.logs.String(), "this is no fault of the key") {
+		t.Errorf("the failure line blames the 403 on the key during a restore:\n%s", f.logs)
+	}
 	f.collector(context.Background())
-	if n := strings.Count(f.logs.String(), "restoring the portal"); n != 1 {
+	if n := strings.Count(f.logs.String(), "msg=\"DocSpace is restoring the portal"); n != 1 {
 		t.Errorf("the restore is logged %d times, want once:\n%s", n, f.logs)
 	}
 

@@ -59,16 +59,17 @@ const (
 	notStored    = "notstored"
 	historyFails = "historyfails"
 	expiring     = "expiring"
+	restoring    = "restoring"
 )
 
-var portalNames = []string{healthy, overdue, failed, unauthorized, noSchedule, notStored, historyFails, expiring}
+var portalNames = []string{healthy, overdue, failed, unauthorized, noSchedule, notStored, historyFails, expiring, restoring}
 
 // wantAlerts is every alert that must fire, and for which instances. No other
 // alert may fire; in particular the healthy portal raises none.
 var wantAlerts = map[string][]string{
 	"DocSpaceBackupOverdue":         {overdue},
 	"DocSpaceBackupFailed":          {failed},
-	"DocSpaceAPIDown":               {unauthorized},
+	"DocSpaceAPIDown":               {restoring, unauthorized},
 	"DocSpaceBackupScheduleMissing": {noSchedule},
 	"DocSpaceBackupNotStored":       {notStored},
 	"DocSpaceBackupHistoryStale":    {historyFails},
@@ -231,6 +232,13 @@ func startPortals(t *testing.T, now time.Time) map[string]string {
 			p.SetOverride(docspacetest.PathSchedule, docspacetest.Unauthorized())
 		},
 		noSchedule: func(p *docspacetest.Portal) { p.SetSchedule("") },
+		// Restoring: DocSpace restores the portal from a backup, so it
+		// answers every backup call with 403 but getrestoreprogress.
+		restoring: func(p *docspacetest.Portal) {
+			p.SetSchedule(daily)
+			p.SetHistory(stored(dailyLast)...)
+			p.SetRestore(docspacetest.RestoreRunning)
+		},
 	}
 	urls := make(map[string]string, len(setups))
 	for _, name := range portalNames {
@@ -504,6 +512,12 @@ func checkAlerts(ctx context.Context, t *testing.T, promURL, amURL string) {
 			continue
 		}
 		desc := a.Annotations["description"]
+		if a.Labels["instance"] == restoring {
+			if !strings.Contains(desc, "403: DocSpace is restoring the portal from a backup (40% done)") {
+				t.Errorf("DocSpaceAPIDown for %s does not tell the restore apart from an outage:\n%s", a.Labels["instance"], desc)
+			}
+			continue
+		}
 		if !strings.Contains(desc, "HTTP status 401") || !strings.Contains(desc, "401: the API key or token was rejected") {
 			t.Errorf("DocSpaceAPIDown for %s does not explain the 401 (key rejected):\n%s", a.Labels["instance"], desc)
 		}

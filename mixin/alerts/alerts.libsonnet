@@ -91,12 +91,15 @@ local utils = import '../lib/utils.libsonnet';
               description: std.join('', [
                 'The exporter has got no valid answer from the DocSpace API of {{ $labels.instance }} for %s (HTTP status {{ $value }}), so its backups are not monitored. ' % c.apiDownFor,
                 '{{ if eq $value 401.0 }}401: the API key or token was rejected. Create a new API key (scope *:read, created by the portal owner or a DocSpace admin) and write it into the key file, which the exporter reads again when it changes (a key from an environment variable needs a restart).',
-                // docspace_portal_tenant_status (read with the time zone, hourly) 3-6: DocSpace's
-                // TenantStatusFilter answers the backup calls 403 while it transfers, restores or
-                // encrypts the portal; a migration keeps it as busy.
-                '{{ else if eq $value 403.0 }}{{ with printf `docspace_portal_tenant_status{%(sel)s,instance=%%q} >= 3 <= 6` $labels.instance | query }}' % { sel: sel },
+                // docspace_restore_running (getrestoreprogress, asked at every scrape whose schedule
+                // call fails) is the live sign of a restore; docspace_portal_tenant_status (read with
+                // the time zone, hourly) 3-6: DocSpace's TenantStatusFilter answers the backup calls
+                // 403 while it transfers, restores or encrypts the portal; a migration keeps it as busy.
+                '{{ else if eq $value 403.0 }}{{ with printf `docspace_restore_progress_ratio{%(sel)s,instance=%%q} and docspace_restore_running{%(sel)s,instance=%%q} == 1` $labels.instance $labels.instance | query }}' % { sel: sel },
+                '403: DocSpace is restoring the portal from a backup ({{ with first . }}{{ value . | humanizePercentage }}{{ end }} done): it refuses the backup calls until the restore ends. This is no outage; if the restore does not progress for hours, check the DocSpace backup service and its log.',
+                '{{ else }}{{ with printf `docspace_portal_tenant_status{%(sel)s,instance=%%q} >= 3 <= 6` $labels.instance | query }}' % { sel: sel },
                 '403: the portal is busy ({{ with first . }}{{ $s := value . }}{{ if eq $s 3.0 }}transferring{{ else if eq $s 4.0 }}restoring{{ else if eq $s 5.0 }}migrating{{ else }}encrypting{{ end }}, tenantStatus {{ $s }}{{ end }} in its settings): DocSpace refuses the backup calls until it is done. Wait for the restore, transfer, migration or encryption to end; if it lasts for hours, check the DocSpace backup and migration services.',
-                '{{ else }}403: the key may not read backup settings. The key must be created by the portal owner or a DocSpace admin and have the *:read scope; on SaaS, Backup may be missing from the tariff; a portal being restored, transferred or encrypted also answers 403.{{ end }}',
+                '{{ else }}403: the key may not read backup settings. The key must be created by the portal owner or a DocSpace admin and have the *:read scope; on SaaS, Backup may be missing from the tariff; a portal being restored, transferred or encrypted also answers 403.{{ end }}{{ end }}',
                 '{{ else if eq $value 402.0 }}402: the portal is not paid (tariff or licence expired), or on DocSpace 3.2-3.6 Backup is not in the tariff. Renew the subscription.',
                 '{{ else if eq $value 429.0 }}429: DocSpace rate-limits the exporter. Scrape less often or raise the rate limit for the key user.',
                 '{{ else if eq $value 404.0 }}404: no portal under this host name, or the portal is suspended or being removed. Check the portal URL in the exporter config.',

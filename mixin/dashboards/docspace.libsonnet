@@ -87,7 +87,7 @@ local p = import './panels.libsonnet';
 
       p.table(
         'Portals',
-        'Current state of every selected portal. "Last backup" is the time since the scheduler started the last scheduled backup (not proof of success; see "Last task"). "Newest stored" is the age of the newest backup the portal lists as stored (its file was uploaded and still exists): the proof that a restorable backup exists. "Stored" counts the stored backups (scheduled and manual), "Stored / kept" compares them with how many scheduled copies the schedule keeps. The stored-backup history is read every hour by default. "Next backup" is the next slot of the DocSpace scheduler; a slot in the past means the backup is overdue.',
+        'Current state of every selected portal. "Last backup" is the time since the scheduler started the last scheduled backup (not proof of success; see "Last task"). "Newest stored" is the age of the newest backup the portal lists as stored (its file was uploaded and still exists): the proof that a restorable backup exists. "Stored" counts the stored backups (scheduled and manual), "Stored / kept" compares them with how many scheduled copies the schedule keeps. The stored-backup history is read every hour by default. "Next backup" is the next slot of the DocSpace scheduler; a slot in the past means the backup is overdue. "This month" counts the backups DocSpace recorded this calendar month in the portal\'s time zone (read hourly): 0 after the first days of a month with a daily schedule means backups are not happening. "Restore" shows the progress of a restore from a backup while one runs: DocSpace answers the backup calls with HTTP 403 until it ends.',
         [
           p.target('max by (job, instance) (docspace_up{%s})' % s, refId='A', instant=true, format='table'),
           p.target('max by (job, instance) (docspace_api_status_code{%s})' % s, refId='B', instant=true, format='table'),
@@ -101,6 +101,8 @@ local p = import './panels.libsonnet';
           p.target('max by (job, instance) (time() - docspace_backup_history_latest_timestamp_seconds{%s})' % s, refId='J', instant=true, format='table'),
           p.target('max by (job, instance) (docspace_backup_history_backups{%s})' % s, refId='K', instant=true, format='table'),
           p.target('max by (job, instance) (docspace_backup_history_backups{%s} / docspace_backup_schedule_backups_stored{%s})' % [s, s], refId='L', instant=true, format='table'),
+          p.target('max by (job, instance) (docspace_backup_month_backups{%s})' % s, refId='M', instant=true, format='table'),
+          p.target('max by (job, instance) (docspace_restore_progress_ratio{%s} and docspace_restore_running{%s} == 1)' % [s, s], refId='N', instant=true, format='table'),
         ],
         { h: 10, w: 24, x: 0, y: 5 },
         transformations=[
@@ -124,6 +126,8 @@ local p = import './panels.libsonnet';
                 'Value #G': 11,
                 'Value #H': 12,
                 'Value #I': 13,
+                'Value #M': 14,
+                'Value #N': 15,
               },
               renameByName: {
                 instance: 'Portal',
@@ -140,6 +144,8 @@ local p = import './panels.libsonnet';
                 'Value #J': 'Newest stored',
                 'Value #K': 'Stored',
                 'Value #L': 'Stored / kept',
+                'Value #M': 'This month',
+                'Value #N': 'Restore',
               },
             },
           },
@@ -162,6 +168,12 @@ local p = import './panels.libsonnet';
           p.override('Next backup', { unit: 'dateTimeFromNow' }),
           p.override('Last task', { mappings: [taskMap], 'custom.cellOptions': { type: 'color-text' } }),
           p.override('Task progress', {
+            unit: 'percentunit',
+            min: 0,
+            max: 1,
+            'custom.cellOptions': { type: 'gauge', mode: 'basic' },
+          }),
+          p.override('Restore', {
             unit: 'percentunit',
             min: 0,
             max: 1,
