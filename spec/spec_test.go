@@ -50,6 +50,11 @@ var answers = []struct {
 	{"history", docspacetest.PathHistory, func(p *docspacetest.Portal) { p.SetHistory(docspacetest.HistoryWeekly...) }},
 	{"history Postgres", docspacetest.PathHistory, func(p *docspacetest.Portal) { p.SetHistory(docspacetest.HistoryWeeklyPostgres...) }},
 	{"history none", docspacetest.PathHistory, func(p *docspacetest.Portal) {}},
+	{"restore running", docspacetest.PathRestore, func(p *docspacetest.Portal) { p.SetRestore(docspacetest.RestoreRunning) }},
+	{"restore completed", docspacetest.PathRestore, func(p *docspacetest.Portal) { p.SetRestore(docspacetest.RestoreCompleted) }},
+	{"restore none", docspacetest.PathRestore, func(p *docspacetest.Portal) {}},
+	{"backups count", docspacetest.PathBackupsCount, func(p *docspacetest.Portal) { p.SetHistory(docspacetest.HistoryWeekly...) }},
+	{"backups count, paid", docspacetest.PathBackupsCount + "?paid=true", func(p *docspacetest.Portal) { p.SetHistory(docspacetest.HistoryWeekly...) }},
 }
 
 // Where the description is wrong, the server (ONLYOFFICE/DocSpace-server,
@@ -59,8 +64,12 @@ var answers = []struct {
 //     value (common/ASC.Api.Core/Middleware/CommonApiResponse.cs, SuccessApiResponse sets Status = 0).
 //   - An API key goes in "Authorization: Bearer sk-...", not in the header ApiKeyBearer that
 //     securitySchemes names (common/ASC.Api.Core/Auth/ApiKeyBearerAuthHandler.cs reads Request.Headers.Authorization).
-//   - BackupProgress has status (DistributedTaskStatus 0-4), which this description leaves out
-//     while forbidding other properties (common/ASC.Data.Backup.Core/protos/BackupProgress.cs).
+//   - BackupProgress (of getbackupprogress and getrestoreprogress) has status (DistributedTaskStatus
+//     0-4), which this description leaves out while forbidding other properties
+//     (common/ASC.Data.Backup.Core/protos/BackupProgress.cs).
+//   - getbackupscountbypaid (3.8) is not in this description: its answer, {free, paid}, follows the
+//     server's BackupsCountResultDto (ASC.Data.Backup.ApiModels, BackupDto.cs), and the
+//     exporter falls back to getbackupscount, which is, when it answers 404.
 //   - A date-time has no offset from a MySQL-backed server ("2026-06-29T02:07:31"), which is no
 //     RFC 3339 date-time (common/ASC.Data.Backup.Core/Contracts/BackupServiceModel.cs: a plain DateTime):
 //     formats are not asserted.
@@ -68,7 +77,7 @@ var answers = []struct {
 // unlisted removes what the description leaves out but the server sends
 // (the third point) from a body before it is validated.
 func unlisted(path string, body []byte) []byte {
-	if path != docspacetest.PathProgress {
+	if path != docspacetest.PathProgress && path != docspacetest.PathRestore {
 		return body
 	}
 	var env map[string]any
@@ -169,22 +178,40 @@ func TestFakeAnswersMatchDescription(t *testing.T) {
 	}
 }
 
-// Every call the exporter makes has an answer above.
+// notDescribed are the calls the exporter makes that the description
+// lacks (see above).
+var notDescribed = map[string]bool{strings.ToLower(docspacetest.PathBackupsCountByPaid): true}
+
+// Every call the exporter makes has an answer above: those of a working
+// portal, of a portal being restored (getrestoreprogress), and of a DocSpace
+// without getbackupscountbypaid (getbackupscount).
 func TestEveryCallHasAnAnswer(t *testing.T) {
 	p := docspacetest.NewPortal(key)
 	p.SetSchedule(docspacetest.ScheduleWeekly)
 	srv := httptest.NewServer(p)
 	defer srv.Close()
 	scrape(t, srv, config.Portal{})
+
+	restoring := docspacetest.NewPortal(key)
+	restoring.SetRestore(docspacetest.RestoreRunning)
+	restoring.SetOverride(docspacetest.PathBackupsCountByPaid, docspacetest.NotFoundProblem())
+	srv2 := httptest.NewServer(restoring)
+	defer srv2.Close()
+	scrape(t, srv2, config.Portal{})
+	restoring.SetRestore("")
+	scrape(t, srv2, config.Portal{})
+
 	listed := map[string]bool{}
 	for _, a := range answers {
-		listed[strings.ToLower(a.path)] = true
+		path, _, _ := strings.Cut(a.path, "?")
+		listed[strings.ToLower(path)] = true
 	}
-	for _, path := range []string{docspacetest.PathSchedule, docspacetest.PathProgress, docspacetest.PathSettings, docspacetest.PathHistory} {
-		if p.Requests(path) == 0 {
+	for _, path := range []string{docspacetest.PathSchedule, docspacetest.PathProgress, docspacetest.PathSettings, docspacetest.PathHistory,
+		docspacetest.PathRestore, docspacetest.PathBackupsCount, docspacetest.PathBackupsCountByPaid} {
+		if p.Requests(path)+restoring.Requests(path) == 0 {
 			t.Errorf("the exporter no longer calls %s: drop it from the list", path)
 		}
-		if !listed[strings.ToLower(path)] {
+		if !listed[strings.ToLower(path)] && !notDescribed[strings.ToLower(path)] {
 			t.Errorf("the exporter calls %s, but no answer of the fake for it is checked", path)
 		}
 	}
