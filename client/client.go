@@ -202,19 +202,33 @@ type decodeFunc func(status int, header http.Header, body []byte) (any, error)
 // than its ctx. While the portal's Retry-After has not passed, Get fails at
 // once without a call.
 func Get[T any](ctx context.Context, c *Client, path, query string) (*T, error) {
-	return GetUpTo[T](ctx, c, path, query, MaxBodySize)
+	return get[T](ctx, c, path, query, MaxBodySize)
 }
 
 // GetUpTo is Get for an endpoint whose answer may be longer than
-// MaxBodySize, up to limit bytes, such as a long list of stored backups.
+// MaxBodySize, up to limit bytes, such as a long list of stored backups. It
+// is for a call its caller makes alone (the history's background refresh,
+// one per portal): the request runs in the caller's goroutine, shared with
+// no one, so a call in flight holds no goroutine of the exporter's beyond
+// its caller's.
 func GetUpTo[T any](ctx context.Context, c *Client, path, query string, limit int64) (*T, error) {
 	if err := c.retryAfter.check(path, c.now()); err != nil {
 		return nil, err
 	}
+	v, err := c.do(ctx, path, query, limit, decoder[T](path))
+	if err != nil {
+		return nil, err
+	}
+	return v.(*T), nil
+}
+
+// get is Get: the call of path and query is shared by concurrent callers.
+func get[T any](ctx context.Context, c *Client, path, query string, limit int64) (*T, error) {
+	if err := c.retryAfter.check(path, c.now()); err != nil {
+		return nil, err
+	}
 	v, err := c.calls.Do(ctx, path+"?"+query, func(callCtx context.Context) (any, error) {
-		return c.do(callCtx, path, query, limit, func(status int, header http.Header, body []byte) (any, error) {
-			return decodeAnswer[T](path, status, header, body)
-		})
+		return c.do(callCtx, path, query, limit, decoder[T](path))
 	})
 	switch {
 	case err == nil:
@@ -225,6 +239,13 @@ func GetUpTo[T any](ctx context.Context, c *Client, path, query string, limit in
 			Err:    ctx.Err()}
 	}
 	return nil, err
+}
+
+// decoder decodes the response value of path's answers into a *T.
+func decoder[T any](path string) decodeFunc {
+	return func(status int, header http.Header, body []byte) (any, error) {
+		return decodeAnswer[T](path, status, header, body)
+	}
 }
 
 func (c *Client) do(ctx context.Context, path, query string, limit int64, decode decodeFunc) (any, error) {
