@@ -244,6 +244,27 @@ func TestBinaryServesMetrics(t *testing.T) {
 	}
 }
 
+// Without GOGC in the environment the exporter collects at 50% heap growth,
+// as the image and the systemd unit set it; GOGC still decides when set.
+func TestBinaryGCPercent(t *testing.T) {
+	_, srv := newFakePortal(t)
+	keyFile := writeFile(t, "key", testKey+"\n")
+	for _, c := range []struct{ env, want string }{
+		{"", "go_gc_gogc_percent 50\n"},
+		{"GOGC=100", "go_gc_gogc_percent 100\n"},
+		{"GOGC=75", "go_gc_gogc_percent 75\n"},
+	} {
+		env := []string{"DOCSPACE_API_KEY_FILE=" + keyFile}
+		if c.env != "" {
+			env = append(env, c.env)
+		}
+		e := startExporter(t, "http", []string{"--docspace.url=" + srv.URL}, env...)
+		if _, body := get(t, nil, e.url+"/metrics"); !strings.Contains(body, c.want) {
+			t.Errorf("environment %q: want %q in /metrics", c.env, c.want)
+		}
+	}
+}
+
 func TestBinaryFailingPortal(t *testing.T) {
 	fake, srv := newFakePortal(t)
 	fake.SetOverride(docspacetest.PathSchedule, docspacetest.ForbiddenAccessDenied())
