@@ -37,9 +37,10 @@ type endpoint struct {
 	off func(p *Portal) (msg string, attrs []any)
 	// fetch makes the call, or answers from the portal's Memory.
 	fetch func(s *scrape) answer
-	// after: fetched once the other calls are answered, whose answers it
-	// reads (s.answer, s.location).
-	after bool
+	// after, when set and true for the scrape, makes the endpoint fetch
+	// once the other calls are answered, whose answers it reads
+	// (s.answer, s.location).
+	after func(s *scrape) bool
 	// collect sends the samples of the answer; nil for none.
 	collect func(s *scrape, a answer)
 	// cure, when set, ends the endpoint's backoff after a failure that a
@@ -221,6 +222,9 @@ type scrape struct {
 	answers []answer     // one per endpoint
 	metrics []prometheus.Metric
 	summary Summary
+	// zone is the portal's time zone known when the scrape began: the
+	// configured one, or the one last read from its settings; nil if none.
+	zone *time.Location
 }
 
 // Scrape makes one scrape of the portal within ctx's deadline: the calls
@@ -231,10 +235,14 @@ func (p *Portal) Scrape(ctx context.Context, logger *slog.Logger) *Metrics {
 	s := &scrape{ctx: ctx, portal: p, logger: logger, answers: make([]answer, len(p.endpoints)),
 		metrics: make([]prometheus.Metric, 0, len(allDescs)+4)} // a few families have several series
 	start := time.Now()
+	s.zone = p.location
+	if s.zone == nil {
+		s.zone = p.memory.zone.known()
+	}
 	for _, after := range []bool{false, true} {
 		var wg sync.WaitGroup
 		for i, e := range p.endpoints {
-			if p.calls[i] && e.after == after {
+			if p.calls[i] && (e.after != nil && e.after(s)) == after {
 				wg.Go(func() { s.answers[i] = e.fetch(s) })
 			}
 		}

@@ -35,8 +35,9 @@ var countEndpoint = &endpoint{
 	off: func(*Portal) (string, []any) {
 		return "backups count not called: it counts the portal's own backups, not the server-wide dumps", nil
 	},
-	// After the settings call: the month is the portal time zone's.
-	after:   true,
+	// The month is the portal time zone's: when none is known as the
+	// scrape begins, the call waits for the settings call's answer.
+	after:   func(s *scrape) bool { return s.zone == nil },
 	fetch:   func(s *scrape) answer { return s.portal.memory.counts.get(s) },
 	collect: collectCounts,
 	cure:    func(s *scrape, a answer) string { return s.portal.memory.counts.cure(a) },
@@ -120,8 +121,12 @@ func (cm *countMemory) get(s *scrape) answer {
 		return answer{pending: true, note: "backups count not called: the scrape's deadline has passed, so the next scrape calls it"}
 	}
 	// Without a known time zone, the month is UTC's, as DocSpace counts
-	// its free allowance.
-	loc := s.location()
+	// its free allowance. s.location, the settings call's answer, is read
+	// only when the call waited for it (after).
+	loc := s.zone
+	if loc == nil {
+		loc = s.location()
+	}
 	if loc == nil {
 		loc = time.UTC
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/docspace-exporter/docspace_exporter/config"
 	"github.com/docspace-exporter/docspace_exporter/internal/docspacetest"
 )
 
@@ -127,5 +128,55 @@ func TestMonthBackupsCache(t *testing.T) {
 	}
 	if n := calls(); n != 5 {
 		t.Errorf("%d calls, want 5", n)
+	}
+}
+
+// The count call runs beside the schedule call when the portal's time zone
+// is known as the scrape begins (configured, or read from the settings
+// before), so an hourly refresh adds no round trip to a scrape; it waits
+// for the settings only while no time zone is known.
+func TestCountRunsBesideTheOtherCalls(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		timezone string // configured; "" reads the settings
+		warm     bool   // a scrape before has read the settings
+		beside   bool
+	}{
+		{"configured time zone", "Europe/Berlin", false, true},
+		{"time zone read before", "", true, true},
+		{"time zone not yet known", "", false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, func(p *config.Portal) { p.Timezone = c.timezone })
+			f.fake.SetSchedule(docspacetest.ScheduleWeekly)
+			f.fake.SetTimezone("Asia/Tokyo")
+			if c.warm {
+				f.collector(context.Background())
+				f.portal.memory.counts.mu.Lock()
+				f.portal.memory.counts.next = time.Time{} // due again
+				f.portal.memory.counts.mu.Unlock()
+			}
+			before := f.fake.Requests(docspacetest.PathBackupsCountByPaid)
+			f.fake.SetPathHang(docspacetest.PathSchedule, true)
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				f.collector(context.Background())
+			}()
+			// While the schedule call hangs, the count call arrives only if
+			// it runs beside it.
+			arrived := false
+			for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline) && !arrived; time.Sleep(5 * time.Millisecond) {
+				arrived = f.fake.Requests(docspacetest.PathBackupsCountByPaid) > before
+			}
+			f.fake.SetPathHang(docspacetest.PathSchedule, false)
+			<-done
+			if arrived != c.beside {
+				t.Errorf("the count call reached the portal while the schedule call hung: %t, want %t", arrived, c.beside)
+			}
+			if n := f.fake.Requests(docspacetest.PathBackupsCountByPaid) - before; n != 1 {
+				t.Errorf("%d count calls in the scrape, want 1", n)
+			}
+		})
 	}
 }

@@ -15,7 +15,7 @@ const subjectRestore subject = "restore"
 
 var restoreEndpoint = &endpoint{
 	name: "restore", call: "restore progress", path: restorePath,
-	after: true,
+	after: func(*scrape) bool { return true },
 	fetch: func(s *scrape) answer {
 		if s.ctx.Err() != nil {
 			return answer{pending: true, note: "restore progress not called: the scrape's deadline has passed"}

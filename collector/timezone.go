@@ -209,6 +209,14 @@ func (zm *zoneMemory) cure(a answer) string {
 // get returns the portal's time zone, reading the settings when the known
 // one is missing or an hour old; a failed refresh keeps a known zone. The
 // lock is not held during the call: the client shares it among scrapes.
+// known is the time zone last read from the portal's settings, however
+// old; nil if none was.
+func (zm *zoneMemory) known() *time.Location {
+	zm.mu.Lock()
+	defer zm.mu.Unlock()
+	return zm.location
+}
+
 func (zm *zoneMemory) get(s *scrape) answer {
 	m := s.portal.memory
 	now := m.now()
