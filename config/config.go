@@ -493,8 +493,11 @@ func Load(path string) (*Config, error) {
 // reads no file and no environment variable.
 func Parse(data []byte, source string) (*Config, error) {
 	name := smallfile.Name(source)
+	// The text is parsed once, into nodes; the configuration is decoded
+	// from those, and the layout of the file read from them.
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
+	if err := dec.Decode(&root); err != nil && !errors.Is(err, io.EOF) {
 		return nil, yamlError(name, data, err)
 	}
 	if len(root.Content) == 0 {
@@ -505,19 +508,22 @@ func Parse(data []byte, source string) (*Config, error) {
 		return nil, errors.Join(l.tooManyLabels...)
 	}
 
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
 	var cfg Config
-	var errs []error
-	if err := dec.Decode(&cfg); err != nil {
+	var msgs []string
+	if err := root.Decode(&cfg); err != nil {
 		te, ok := errors.AsType[*yaml.TypeError](err)
 		if !ok {
 			return nil, yamlError(name, data, err)
 		}
 		// The decoder went on after each of these: check the rest too.
-		for _, msg := range te.Errors {
-			errs = append(errs, l.typeError(msg))
-		}
+		msgs = te.Errors
+	}
+	budget := maxKeyVisits * (1 + len(l.portalsLines))
+	unknownKeys(&root, reflect.TypeFor[Config](), &msgs, &budget)
+	slices.SortStableFunc(msgs, func(a, b string) int { return cmp.Compare(messageLine(a), messageLine(b)) })
+	var errs []error
+	for _, msg := range msgs {
+		errs = append(errs, l.typeError(msg))
 	}
 	if err := dec.Decode(new(yaml.Node)); err == nil {
 		errs = append(errs, fmt.Errorf("%s: has more than one YAML document (---): keep a single one", name))
@@ -682,6 +688,100 @@ func markTypeErrors(n *yaml.Node, t reflect.Type, prefix string, bad map[string]
 	}
 }
 
+// unknownKeys appends to msgs, worded as the YAML decoder words them with
+// KnownFields, the keys of n that no field of t takes: in the mappings that
+// decode into this package's structs, through sequences, aliases and merge
+// keys (<<: *base), as the decoder goes. Like the decoder, it skips a mapping
+// that gives a key twice (that is reported as such) and the keys of a merged
+// mapping that the mapping itself gives. budget bounds the keys visited, so
+// that aliases of aliases cannot make it run away.
+func unknownKeys(n *yaml.Node, t reflect.Type, msgs *[]string, budget *int) {
+	for n.Kind == yaml.AliasNode && n.Alias != nil {
+		n = n.Alias
+	}
+	switch {
+	case n.Kind == yaml.DocumentNode || n.Kind == yaml.SequenceNode && t.Kind() == reflect.Slice:
+		if n.Kind == yaml.SequenceNode {
+			t = t.Elem()
+		}
+		for _, c := range n.Content {
+			unknownKeys(c, t, msgs, budget)
+		}
+	case n.Kind == yaml.MappingNode && t.Kind() == reflect.Struct && t.PkgPath() == reflect.TypeFor[Config]().PkgPath():
+		unknownStructKeys(n, t, map[string]bool{}, msgs, budget)
+	}
+}
+
+// unknownStructKeys is unknownKeys for the mapping n of the struct type t;
+// given holds the keys given by the mappings that merge n in.
+func unknownStructKeys(n *yaml.Node, t reflect.Type, given map[string]bool, msgs *[]string, budget *int) {
+	seen := map[[2]string]bool{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := n.Content[i]
+		id := [2]string{strconv.Itoa(int(k.Kind)), k.Value}
+		if seen[id] {
+			return
+		}
+		seen[id] = true
+	}
+	_, fields := yamlFields(t)
+	var merges []*yaml.Node
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if *budget--; *budget < 0 {
+			return
+		}
+		k, v := n.Content[i], n.Content[i+1]
+		name, isName := keyName(k)
+		switch typ, ok := fields[name]; {
+		case k.Tag == "!!merge":
+			merges = append(merges, v)
+		case !isName || given[name]:
+		case ok:
+			given[name] = true
+			unknownKeys(v, typ, msgs, budget)
+		default:
+			given[name] = true
+			*msgs = append(*msgs, fmt.Sprintf("line %d: field %s not found in type %s", k.Line, name, t))
+		}
+	}
+	for _, v := range merges {
+		bases := []*yaml.Node{v}
+		if v.Kind == yaml.SequenceNode {
+			bases = v.Content
+		}
+		for _, m := range bases {
+			for m.Kind == yaml.AliasNode && m.Alias != nil {
+				m = m.Alias
+			}
+			if m.Kind == yaml.MappingNode {
+				unknownStructKeys(m, t, given, msgs, budget)
+			}
+		}
+	}
+}
+
+// keyName returns the key k as the decoder reads it into a field name;
+// false for a key that names no field: null, or no scalar.
+func keyName(k *yaml.Node) (string, bool) {
+	for k.Kind == yaml.AliasNode && k.Alias != nil {
+		k = k.Alias
+	}
+	var name string
+	if k.Kind != yaml.ScalarNode || k.ShortTag() == "!!null" || k.Decode(&name) != nil {
+		return "", false
+	}
+	return name, true
+}
+
+// messageLine returns the line a decoder message starts with, or 0.
+func messageLine(msg string) int {
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		n, _ := strconv.Atoi(m[1])
+		return n
+	}
+	return 0
+}
+
 // portalLabel names the i-th portal in messages: by its name when that is a
 // valid one, else by its position.
 func portalLabel(i int, name string) string {
@@ -743,7 +843,7 @@ func (l *layout) origin(i int, name string) *origin {
 
 var (
 	yamlLine     = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
-	unknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type (\S+)$`)
+	unknownField = regexp.MustCompile(`^line (\d+): field (.*) not found in type (\S+)$`)
 	wrongType    = regexp.MustCompile("^line (\\d+): cannot unmarshal (\\S+)(?: `.*`)? into (.+)$")
 	duplicateKey = regexp.MustCompile(`^line \d+: mapping key (".*") already defined at line (\d+)$`)
 )
