@@ -23,7 +23,7 @@ MODULES     := . mixin examples e2e spec
 HELM_BIN    ?= /var/cache/docspace-exporter/tools/helm-v4.3.2/helm
 export HELM_BIN
 
-.PHONY: all build test deps lint unit e2e packaging demo-test bench load demo release generate clean
+.PHONY: all build test deps kube-tools lint unit examples-test e2e packaging demo-test bench load demo release generate clean
 
 all: build
 
@@ -31,10 +31,18 @@ build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BINARY) .
 
 ## test: everything CI runs: set-up, lint, unit tests with -race, end to end, packaging, demo.
-test: deps lint unit e2e packaging demo-test
+## kube-apiserver and etcd build in the background meanwhile, for the examples' tests at the end.
+test:
+	bash scripts/beside.sh scripts/build-kube.sh -- $(MAKE) deps lint unit e2e packaging demo-test
+	$(MAKE) examples-test
 
+## deps: what the tests need, except kube-tools.
 deps:
 	bash scripts/install-deps.sh
+
+## kube-tools: kube-apiserver, etcd and the prometheus-operator CRDs, for examples-test.
+kube-tools:
+	bash scripts/build-kube.sh
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -47,8 +55,13 @@ lint:
 		{ $(JSONNET_TOOLS)/jsonnetfmt --test $$files || { echo "jsonnetfmt needed (jsonnetfmt -i) on the files above"; exit 1; }; } && \
 		for f in $$files; do $(JSONNET_TOOLS)/jsonnet-lint $$f || exit 1; done && echo "jsonnetfmt, jsonnet-lint: ok"
 
+## unit: the unit tests of every module but e2e and examples.
 unit:
-	for m in $(filter-out e2e,$(MODULES)); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
+	for m in $(filter-out e2e examples,$(MODULES)); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
+
+## examples-test: the deployment examples and the Helm chart, rendered, decoded and dry-run on a kube-apiserver.
+examples-test: kube-tools
+	cd examples && $(GO) test -race -count=1 ./...
 
 # e2e runs the end-to-end suite twice: against Debian's Prometheus and
 # Alertmanager, and against the builds of scripts/build-prometheus.sh.

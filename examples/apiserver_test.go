@@ -27,7 +27,7 @@ import (
 )
 
 // kubeTools holds kube-apiserver, etcd and, under crds/, the Prometheus
-// Operator's CRDs: scripts/build-kube.sh (run by `make deps`) builds them.
+// Operator's CRDs: scripts/build-kube.sh (`make kube-tools`) builds them.
 // KUBEBUILDER_ASSETS, when set, names another directory.
 const kubeTools = "/var/cache/docspace-exporter/tools/kube-" + kubeVersion
 
@@ -51,7 +51,7 @@ func startAPIServer(t *testing.T) *rest.Config {
 		}
 	}
 	if len(missing) > 0 {
-		msg := fmt.Sprintf("missing %s: the server-side dry run needs them; run `make deps` (scripts/build-kube.sh builds them)",
+		msg := fmt.Sprintf("missing %s: the server-side dry run needs them; run `make kube-tools` (scripts/build-kube.sh)",
 			strings.Join(missing, ", "))
 		if os.Getenv("CI") == "true" {
 			t.Fatal(msg)

@@ -2,7 +2,10 @@
 # Installs what the tests need on a Debian machine: Prometheus, promtool
 # and Alertmanager for the rule and end-to-end tests, buildah/podman for the
 # image test, systemd-analyze, yamllint, shellcheck, script (the demo test's
-# terminal), unshare (the README's shell blocks, sandboxed), and staticcheck.
+# terminal), unshare (the README's shell blocks, sandboxed), and staticcheck;
+# Prometheus 3, Alertmanager, Helm and the jsonnet tools from their Go
+# modules. kube-apiserver and etcd, for the examples' tests only, are
+# scripts/build-kube.sh's (make kube-tools).
 # Idempotent: installs only what is missing. Needs root for apt-get.
 set -euo pipefail
 
@@ -29,5 +32,4 @@ fi
 bash scripts/build-prometheus.sh
 bash scripts/build-helm.sh
 bash scripts/install-jsonnet-tools.sh
-bash scripts/build-kube.sh
 echo "install-deps: ok"
