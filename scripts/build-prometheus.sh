@@ -5,10 +5,15 @@
 # binaries are cached in /var/cache/docspace-exporter/tools/<name>-<version>/
 # and a build is skipped when its binary already reports the right version.
 # The web UIs are not built: the tests use only the HTTP APIs.
+# Prometheus and promtool are built with Prometheus' own build tag
+# remove_all_sd (see plugins/ in its module): every service discovery but
+# static, file and http is left out. The tests use static and http only,
+# and the build downloads and compiles half as much.
 set -euo pipefail
 
 prometheus_version=3.16.0
 prometheus_module=v0.316.0
+prometheus_tags=remove_all_sd
 alertmanager_version=0.35.0
 
 tools=${TOOLS_DIR:-/var/cache/docspace-exporter/tools}
@@ -20,18 +25,19 @@ has_version() {
 	[[ -x $1 ]] && "$1" --version 2>&1 | head -n1 | grep -qF "version $2 "
 }
 
-# go_install DIR VERSION_PKG PKG@VERSION VERSION: go install into DIR with
-# the version stamped into VERSION_PKG.
+# go_install DIR VERSION_PKG PKG@VERSION VERSION [TAGS]: go install into DIR
+# with the version stamped into VERSION_PKG.
 go_install() {
-	GOBIN=$1 go install -ldflags "-X $2.Version=$4" "$3"
+	GOBIN=$1 go install -tags "${5:-}" -ldflags "-X $2.Version=$4" "$3"
 }
 
 for cmd in prometheus promtool; do
-	if ! has_version "$prom_dir/$cmd" "$prometheus_version"; then
-		echo "building $cmd $prometheus_version"
+	if ! has_version "$prom_dir/$cmd" "$prometheus_version" ||
+		! "$prom_dir/$cmd" --version 2>&1 | grep -qE "^ *tags: +$prometheus_tags\$"; then
+		echo "building $cmd $prometheus_version (tags $prometheus_tags)"
 		mkdir -p "$prom_dir"
 		go_install "$prom_dir" github.com/prometheus/common/version \
-			"github.com/prometheus/prometheus/cmd/$cmd@$prometheus_module" "$prometheus_version"
+			"github.com/prometheus/prometheus/cmd/$cmd@$prometheus_module" "$prometheus_version" "$prometheus_tags"
 	fi
 done
 
