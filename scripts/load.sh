@@ -22,8 +22,9 @@
 #           once every LOAD_INTERVAL (default 15s) for LOAD_DURATION
 #           (seconds, or e.g. 180s or 3m; default 180s). Thresholds: no
 #           error, p99 within 5 ms of the portals' own p99 (nominally 20 ms),
-#           which is measured alongside: every probed portal is also called
-#           directly, as the exporter calls it, under the same load; peak RSS
+#           which is measured alongside: every probed portal (1 in
+#           LOAD_PORTALS/1000 above 1000) is also called directly, as the
+#           exporter calls it, over kept connections, under the same load; peak RSS
 #           < LOAD_MAX_RSS_MIB and CPU < LOAD_MAX_CPU of one core, by default
 #           100 MiB and 0.25 up to 1000 portals, 300 MiB and 0.5 above.
 #   soak    1000 portals (--config.file) of another fake, of which 100 hang,
