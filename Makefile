@@ -61,9 +61,11 @@ lint:
 		{ $(JSONNET_TOOLS)/jsonnetfmt --test $$files || { echo "jsonnetfmt needed (jsonnetfmt -i) on the files above"; exit 1; }; } && \
 		for f in $$files; do $(JSONNET_TOOLS)/jsonnet-lint $$f || exit 1; done && echo "jsonnetfmt, jsonnet-lint: ok"
 
-## unit: the unit tests of every module but e2e and examples.
+## unit: the unit tests of every module but e2e and examples, and each benchmark of the exporter
+## once (no figures: a benchmark whose set-up or checks no longer hold fails).
 unit:
 	for m in $(filter-out e2e examples,$(MODULES)); do (cd $$m && $(GO) test -race -count=1 ./...) || exit 1; done
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 
 ## examples-test: the deployment examples and the Helm chart, rendered, decoded and dry-run on a kube-apiserver.
 examples-test: kube-tools

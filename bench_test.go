@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -140,7 +139,7 @@ func BenchmarkConcurrentScrapes(b *testing.B) {
 			calls := portal.fake.Requests(docspacetest.PathSchedule)
 			b.ReportAllocs()
 			runtime.GC()
-			cpu := processCPU(b)
+			cpu := docspacetest.ProcessCPU(b)
 			for b.Loop() {
 				var wg sync.WaitGroup
 				for range benchConcurrency {
@@ -149,7 +148,7 @@ func BenchmarkConcurrentScrapes(b *testing.B) {
 				wg.Wait()
 			}
 			scrapes := float64(b.N * benchConcurrency)
-			b.ReportMetric(float64(processCPU(b)-cpu)/scrapes, "cpu-ns/scrape")
+			b.ReportMetric(float64(docspacetest.ProcessCPU(b)-cpu)/scrapes, "cpu-ns/scrape")
 			b.ReportMetric(float64(portal.fake.Requests(docspacetest.PathSchedule)-calls)/scrapes, "upstream-calls/scrape")
 			b.ReportMetric(float64(s.latency.Load())/scrapes, "latency-ns/scrape")
 		})
@@ -166,7 +165,7 @@ func benchScrapes(b *testing.B, portal *benchPortal, impl benchImpl, load benchL
 	runtime.GC()
 	var cpu time.Duration
 	if load.conc == 1 {
-		cpu = processCPU(b)
+		cpu = docspacetest.ProcessCPU(b)
 		for b.Loop() {
 			s.scrape(b, 0)
 		}
@@ -180,7 +179,7 @@ func benchScrapes(b *testing.B, portal *benchPortal, impl benchImpl, load benchL
 		b.SetParallelism(parallelism)
 		var next atomic.Int64
 		b.ResetTimer()
-		cpu = processCPU(b)
+		cpu = docspacetest.ProcessCPU(b)
 		b.RunParallel(func(pb *testing.PB) {
 			target := int(next.Add(1)-1) % load.targets
 			for pb.Next() {
@@ -188,7 +187,7 @@ func benchScrapes(b *testing.B, portal *benchPortal, impl benchImpl, load benchL
 			}
 		})
 	}
-	cpu = processCPU(b) - cpu
+	cpu = docspacetest.ProcessCPU(b) - cpu
 	n := float64(b.N)
 	b.ReportMetric(float64(cpu)/n, "cpu-ns/op")
 	b.ReportMetric(float64(s.latency.Load())/n, "latency-ns/op")
@@ -225,8 +224,10 @@ func newBenchPortal(b *testing.B) *benchPortal {
 
 // exporterHandler serves targets portals on /metrics/<i>, each as the
 // exporter serves --docspace.url with --web.disable-exporter-metrics,
-// --no-collector.progress and --docspace.history-interval=0, and the time
-// zone given so that no settings call is made: one upstream call a scrape.
+// --no-collector.progress, --no-collector.count and
+// --docspace.history-interval=0, the restore progress (asked only after a
+// failed schedule call) off, and the time zone given so that no settings
+// call is made: one upstream call a scrape.
 // Each portal has its own client, so calls are shared only within one.
 // gzip turns compression on, which the exporter leaves off.
 func exporterHandler(b *testing.B, p *benchPortal, targets int, gzip, keyFile bool) http.Handler {
@@ -237,7 +238,7 @@ func exporterHandler(b *testing.B, p *benchPortal, targets int, gzip, keyFile bo
 		if keyFile {
 			settings.APIKeyEnv, settings.APIKeyFile = "", p.keyFile
 		}
-		t, err := buildTarget(settings, testDefaults, testOptions(collector.Options{Off: map[string]bool{"progress": true}}))
+		t, err := buildTarget(settings, testDefaults, testOptions(collector.Options{Off: map[string]bool{"progress": true, "count": true, "restore": true}}))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -515,14 +516,4 @@ func (s *benchScraper) scrape(b *testing.B, target int) {
 	if !bytes.Contains(body, []byte("\ndocspace_up 1\n")) && !bytes.Contains(body, []byte("\ndocspace_up 1.0\n")) {
 		b.Errorf("the portal is not up: %s", body)
 	}
-}
-
-// processCPU is the CPU time (user and system) the process has used so far.
-// The whole process counts: the scraper, the exporter and the fake portal.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

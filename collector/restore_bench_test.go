@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"syscall"
 	"testing"
 	"time"
 
@@ -78,22 +77,13 @@ func BenchmarkRestoreCall(b *testing.B) {
 			before := calls()
 			b.ReportAllocs()
 			runtime.GC()
-			cpu := rusageCPU(b)
+			cpu := docspacetest.ProcessCPU(b)
 			for b.Loop() {
 				scrape()
 			}
 			n := float64(b.N)
-			b.ReportMetric(float64(rusageCPU(b)-cpu)/n, "cpu-ns/op")
+			b.ReportMetric(float64(docspacetest.ProcessCPU(b)-cpu)/n, "cpu-ns/op")
 			b.ReportMetric(float64(calls()-before)/n, "calls/op")
 		})
 	}
-}
-
-// rusageCPU is the CPU time, user and system, the process has used.
-func rusageCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
