@@ -18,7 +18,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 record=.ci/kube-verified
-tools=/var/cache/docspace-exporter/tools/kube-1.37.2
+# Where scripts/build-kube.sh puts the tools, at the version it builds.
+tools=/var/cache/docspace-exporter/tools/kube-$(sed -n 's/^kube_version=//p' scripts/build-kube.sh)
 
 # digest: one SHA-256 over the names and contents of the files the test
 # checks or is built from.
